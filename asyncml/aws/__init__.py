@@ -1,0 +1,1 @@
+"""The cloud runtime's adapters: the only importers of boto3."""

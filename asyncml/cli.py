@@ -1,0 +1,77 @@
+"""`asyncml serve | transform | model`: parse flags, then hand off to the local runtime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from asyncml.errors import ValidationError
+from asyncml.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asyncml", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the whole pipeline on this machine (no AWS)")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument("--data-dir", type=Path, help="where jobs, batch files and the API key live")
+    serve.add_argument("--api-key", help="client API key (default: random, kept in the data dir)")
+    serve.add_argument("--batch-size", type=int, help="seal a batch at this many jobs (default 100)")
+    serve.add_argument("--batch-window", type=float, help="or after this many seconds (default 2.0)")
+    serve.add_argument("--trigger", choices=["s3", "schedule"], help="start a transform per batch file, or on a timer")
+    serve.add_argument("--schedule-seconds", type=float, help="timer period for --trigger schedule (default 60)")
+    serve.add_argument("--model-url", help="a model server on SageMaker's container contract (default: demo model)")
+    serve.add_argument("--content-type", choices=["text/csv", "application/jsonlines"], help="record format")
+
+    transform = sub.add_parser("transform", help="run one CreateTransformJob request through the emulator")
+    transform.add_argument("request", type=Path, help="JSON file holding a CreateTransformJob request")
+    transform.add_argument("--bucket-root", type=Path, default=Path(), help="s3://B/K is read as DIR/B/K")
+    transform.add_argument("--model-url", help="model server URL (default: start the demo model)")
+
+    model = sub.add_parser("model", help="serve the demo model on SageMaker's container contract")
+    model.add_argument("--host", default="127.0.0.1")
+    model.add_argument("--port", type=int, default=8080)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        try:
+            settings = Settings.from_env(
+                host=args.host,
+                port=args.port,
+                data_dir=args.data_dir,
+                api_key=args.api_key,
+                batch_size=args.batch_size,
+                batch_window=args.batch_window,
+                trigger=args.trigger,
+                schedule_seconds=args.schedule_seconds,
+                model_url=args.model_url,
+                content_type=args.content_type,
+            )
+        except ValidationError as exc:
+            print(f"asyncml: {exc.message}", file=sys.stderr)
+            return 2
+        from asyncml.local.server import serve
+
+        serve(settings)
+        return 0
+    if args.command == "transform":
+        from asyncml.local.transform_cli import run_transform_command
+
+        return run_transform_command(args.request, bucket_root=args.bucket_root, model_url=args.model_url)
+    if args.command == "model":
+        from asyncml.local.demo_model import serve_model
+
+        serve_model(host=args.host, port=args.port)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

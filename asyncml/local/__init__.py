@@ -1,0 +1,1 @@
+"""The local runtime: the whole pipeline in one process, no AWS."""

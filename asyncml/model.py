@@ -1,0 +1,117 @@
+"""Domain model: jobs, batches, their statuses and the one rule for moving between them (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    BATCHED = "BATCHED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class BatchStatus(StrEnum):
+    BATCHED = "BATCHED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+# Events arrive at least once and out of order, so a status may be skipped (the results of a
+# transform can land before its InProgress event) but never revisited: a move must climb.
+_RANK: dict[str, int] = {
+    "QUEUED": 0,
+    "BATCHED": 1,
+    "PROCESSING": 2,
+    "COMPLETED": 3,
+    "FAILED": 3,
+    "CANCELLED": 3,
+}
+JOB_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+BATCH_TERMINAL = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED})
+
+
+def can_move_job(current: JobStatus, new: JobStatus) -> bool:
+    """True when `current -> new` is a forward move; CANCELLED is reachable from QUEUED only."""
+    if new is JobStatus.CANCELLED:
+        return current is JobStatus.QUEUED
+    return _RANK[current] < _RANK[new]
+
+
+def can_move_batch(current: BatchStatus, new: BatchStatus) -> bool:
+    """True when `current -> new` is a forward move."""
+    return _RANK[current] < _RANK[new]
+
+
+def job_sources(new: JobStatus) -> tuple[JobStatus, ...]:
+    """Every status a job may be in for a move to `new` to apply (what a conditional write checks)."""
+    return tuple(s for s in JobStatus if can_move_job(s, new))
+
+
+def batch_sources(new: BatchStatus) -> tuple[BatchStatus, ...]:
+    """Every status a batch may be in for a move to `new` to apply."""
+    return tuple(s for s in BatchStatus if can_move_batch(s, new))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    job_id: str
+    status: JobStatus
+    payload: str
+    submitted_at: datetime
+    updated_at: datetime
+    result: str | None = None
+    error: str | None = None
+    batch_id: str | None = None
+    transform_job_name: str | None = None
+    metadata: str | None = None  # a JSON document, kept as the client sent it
+    client_token: str | None = None
+    completed_at: datetime | None = None
+
+    def replace(self, **changes: Any) -> Job:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    batch_id: str
+    status: BatchStatus
+    job_count: int
+    created_at: datetime
+    updated_at: datetime
+    input_key: str  # the batch file's key in the bucket
+    completed_count: int = 0
+    failed_count: int = 0
+    transform_job_name: str | None = None
+    error: str | None = None
+
+    def replace(self, **changes: Any) -> Batch:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class JobMove:
+    """One requested status move: applied only if `can_move_job(current, status)` holds."""
+
+    job_id: str
+    status: JobStatus
+    result: str | None = None
+    error: str | None = None
+    batch_id: str | None = None
+    transform_job_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str | None

@@ -1,0 +1,118 @@
+"""Ports: what the core needs from the outside world. Each runtime wires adapters in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page
+
+if TYPE_CHECKING:
+    from asyncml.settings import Settings
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class JobStore(Protocol):
+    """Jobs and batches. Every status move is a conditional write, so a replayed event is a no-op."""
+
+    def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        """Store new QUEUED jobs, in order. A job whose `client_token` is already stored is not stored
+        again: the job stored earlier is returned in its place."""
+        ...
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        """The stored jobs among `job_ids` (unknown ids are left out), in the order given."""
+        ...
+
+    def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
+        """Apply each move whose job exists and whose current status allows it
+        (`model.can_move_job`); return the jobs that moved, as stored after the move. Sets
+        `updated_at`, and `completed_at` on a terminal status. Fields left None are kept."""
+        ...
+
+    def list_jobs(
+        self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
+    ) -> Page[Job]:
+        """Jobs newest first, filtered; `next_token` is opaque and only this store reads it."""
+        ...
+
+    def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
+        """How many jobs of the batch are in each status."""
+        ...
+
+    def create_batch(self, batch: Batch) -> Batch:
+        """Store a new batch; if its id is stored already, return the stored one unchanged."""
+        ...
+
+    def get_batch(self, batch_id: str) -> Batch | None: ...
+
+    def move_batch(self, batch_id: str, status: BatchStatus, now: datetime, **changes: Any) -> Batch | None:
+        """Move the batch to `status` if `model.can_move_batch` allows it, setting `changes`
+        (transform_job_name, error, completed_count, failed_count). None when nothing moved."""
+        ...
+
+    def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
+        """Batches newest first."""
+        ...
+
+
+class JobStream(Protocol):
+    """[2] Where submitted jobs wait for the batcher (Kinesis; an in-process buffer locally)."""
+
+    def put(self, jobs: Sequence[Job]) -> None:
+        """Hand the jobs to the batcher. Raises if any could not be put."""
+        ...
+
+
+class Bucket(Protocol):
+    """[3] Object storage with S3's key layout."""
+
+    name: str
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def read_lines(self, key: str) -> Iterator[str]:
+        """The object's lines without their line ends, streamed: memory does not grow with the object."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def uri(self, key: str) -> str:
+        """`s3://<name>/<key>`."""
+        ...
+
+
+class TransformRunner(Protocol):
+    """[4] Runs a CreateTransformJob-shaped request (SageMaker; the emulator locally)."""
+
+    def start(self, request: dict[str, Any]) -> None:
+        """Start the job. A job of the same name that already exists counts as started."""
+        ...
+
+
+class Publisher(Protocol):
+    """[7] Pushes updates to subscribers (AppSync's publish mutations; an in-process broadcast locally)."""
+
+    def publish_jobs(self, jobs: Sequence[Job]) -> None: ...
+
+    def publish_batch(self, batch: Batch) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What a use case is handed: one runtime's adapters plus its settings."""
+
+    settings: Settings
+    store: JobStore
+    stream: JobStream
+    bucket: Bucket
+    runner: TransformRunner
+    publisher: Publisher
+    clock: Clock

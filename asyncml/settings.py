@@ -1,0 +1,98 @@
+"""Settings: one dataclass, the only reader of `ASYNCML_*` environment variables and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from asyncml.errors import ValidationError
+
+Trigger = Literal["s3", "schedule"]
+ContentType = Literal["text/csv", "application/jsonlines"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # local server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".asyncml")
+    api_key: str | None = None
+    model_url: str | None = None
+    # buffer -> batch (Kinesis BatchSize / MaximumBatchingWindowInSeconds in the cloud)
+    batch_size: int = 100
+    batch_window: float = 2.0
+    trigger: Trigger = "s3"
+    schedule_seconds: float = 60.0
+    # records
+    content_type: ContentType = "text/csv"
+    max_payload_bytes: int = 256 * 1024
+    max_inputs_per_call: int = 500
+    # transform (CreateTransformJob)
+    name_prefix: str = "asyncml"  # every transform job name starts with it (the stack name in the cloud)
+    model_name: str = "asyncml-demo"
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    max_payload_mb: int = 6
+    max_concurrent_transforms: int = 0  # 0: the container's /execution-parameters, else 1
+    bucket_name: str = "asyncml-local"
+    # cloud only
+    table_name: str = ""
+    stream_name: str = ""
+    graphql_url: str = ""
+    region: str = ""
+    kms_key_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `ASYNCML_<FIELD>` variables, then `overrides` (flags) that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"ASYNCML_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings no runtime can honour, naming the setting and the allowed values."""
+        if self.batch_size < 1 or self.batch_size > 10_000:
+            raise ValidationError("batch_size must be 1..10000 (Kinesis BatchSize)", field="batch_size")
+        if self.batch_window < 0 or self.batch_window > 300:
+            raise ValidationError(
+                "batch_window must be 0..300 seconds (MaximumBatchingWindowInSeconds)", field="batch_window"
+            )
+        if self.trigger not in get_args(Trigger):
+            raise ValidationError(f"trigger must be one of {get_args(Trigger)}", field="trigger")
+        if self.content_type not in get_args(ContentType):
+            raise ValidationError(f"content_type must be one of {get_args(ContentType)}", field="content_type")
+        if self.schedule_seconds <= 0:
+            raise ValidationError("schedule_seconds must be > 0", field="schedule_seconds")
+
+    @property
+    def file_extension(self) -> str:
+        return "csv" if self.content_type == "text/csv" else "jsonl"
+
+
+def _coerce(name: str, annotation: object, raw: str) -> Any:
+    text = str(annotation)
+    try:
+        if text in ("int",):
+            return int(raw)
+        if text in ("float",):
+            return float(raw)
+        if text == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise ValidationError(f"ASYNCML_{name.upper()}={raw!r} is not a valid {text}", field=name) from exc
+    return raw
