@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page
@@ -116,3 +116,10 @@ class Ports:
     runner: TransformRunner
     publisher: Publisher
     clock: Clock
+
+
+class SystemClock:
+    """The real clock (both runtimes); tests hand the core a fake one."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,68 @@
+"""[7][8] shapes: domain objects as GraphQL field dicts (AWSDateTime, AWSJSON), shared by both runtimes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from asyncml.model import Batch, Job, Page
+
+T = TypeVar("T")
+
+
+def aws_datetime(value: datetime) -> str:
+    """AWSDateTime as AppSync emits it: UTC, milliseconds, a `Z`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_aws_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def job(j: Job) -> dict[str, Any]:
+    """Every field of `Job`: the publish mutation selects them all, because AppSync hands a
+    subscriber only what the triggering mutation selected."""
+    return {
+        "jobId": j.job_id,
+        "status": j.status.value,
+        "payload": j.payload,
+        "result": j.result,
+        "error": j.error,
+        "batchId": j.batch_id,
+        "transformJobName": j.transform_job_name,
+        "metadata": j.metadata,
+        "submittedAt": aws_datetime(j.submitted_at),
+        "updatedAt": aws_datetime(j.updated_at),
+        "completedAt": aws_datetime(j.completed_at) if j.completed_at else None,
+    }
+
+
+def batch(b: Batch) -> dict[str, Any]:
+    return {
+        "batchId": b.batch_id,
+        "status": b.status.value,
+        "jobCount": b.job_count,
+        "completedCount": b.completed_count,
+        "failedCount": b.failed_count,
+        "transformJobName": b.transform_job_name,
+        "error": b.error,
+        "createdAt": aws_datetime(b.created_at),
+        "updatedAt": aws_datetime(b.updated_at),
+    }
+
+
+# The publish mutations take the object's own fields as their input.
+job_update = job
+batch_update = batch
+
+JOB_FIELDS = tuple(
+    "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt".split()
+)
+BATCH_FIELDS = tuple(
+    "batchId status jobCount completedCount failedCount transformJobName error createdAt updatedAt".split()
+)
+
+
+def page(p: Page[T], shape: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    return {"items": [shape(i) for i in p.items], "nextToken": p.next_token}

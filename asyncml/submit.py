@@ -1,0 +1,127 @@
+"""[1] submit: validate records, dedupe by clientToken, store QUEUED, put on the stream; cancel."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asyncml.errors import Conflict, NotFound, ValidationError
+from asyncml.model import Job, JobMove, JobStatus
+from asyncml.ports import Ports
+
+MAX_CLIENT_TOKEN = 128
+MAX_METADATA_BYTES = 16 * 1024
+# Control characters that would split a record across lines in the batch file, or truncate it.
+_LINE_BREAKERS = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte"}
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitInput:
+    payload: str
+    client_token: str | None = None
+    metadata: str | None = None  # AWSJSON: a JSON document as a string
+
+
+def submit_job(ports: Ports, inp: SubmitInput) -> Job:
+    return submit_jobs(ports, [inp], field="input")[0]
+
+
+def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "inputs") -> list[Job]:
+    """Validate every input first (all or nothing), then store and stream the new ones.
+
+    A clientToken seen before returns the job stored then, and is not streamed again."""
+    limit = ports.settings.max_inputs_per_call
+    if len(inputs) > limit:
+        raise ValidationError(f"{field} has {len(inputs)} items; the limit is {limit} per call", field=field)
+    if not inputs:
+        raise ValidationError(f"{field} is empty; send 1 to {limit} items", field=field)
+    many = field == "inputs"
+    for i, inp in enumerate(inputs):
+        validate_input(ports, inp, f"{field}[{i}]" if many else field)
+    now = ports.clock.now()
+    new = [
+        Job(
+            job_id=str(uuid.uuid4()),
+            status=JobStatus.QUEUED,
+            payload=inp.payload,
+            submitted_at=now,
+            updated_at=now,
+            metadata=inp.metadata,
+            client_token=inp.client_token,
+        )
+        for inp in inputs
+    ]
+    stored = ports.store.create_jobs(new)
+    created_ids = {j.job_id for j in new}
+    fresh = [j for j in stored if j.job_id in created_ids]
+    if fresh:
+        ports.stream.put(fresh)
+        ports.publisher.publish_jobs(fresh)
+    return stored
+
+
+def validate_input(ports: Ports, inp: SubmitInput, field: str) -> None:
+    validate_payload(inp.payload, ports.settings.content_type, ports.settings.max_payload_bytes, f"{field}.payload")
+    if inp.client_token is not None and not 1 <= len(inp.client_token) <= MAX_CLIENT_TOKEN:
+        raise ValidationError(
+            f"{field}.clientToken is {len(inp.client_token)} characters; it must be 1 to {MAX_CLIENT_TOKEN}",
+            field=f"{field}.clientToken",
+        )
+    if inp.metadata is not None:
+        name = f"{field}.metadata"
+        size = len(inp.metadata.encode())
+        if size > MAX_METADATA_BYTES:
+            raise ValidationError(f"{name} is {size} bytes; the limit is {MAX_METADATA_BYTES}", field=name)
+        try:
+            json.loads(inp.metadata)
+        except ValueError as exc:
+            raise ValidationError(f"{name} is not valid JSON ({exc})", field=name) from exc
+
+
+def validate_payload(payload: str, content_type: str, max_bytes: int, field: str) -> None:
+    """Refuse what would break line splitting, not parse, or exceed the size limit."""
+    if not payload.strip():
+        raise ValidationError(f"{field} is empty; send one record", field=field)
+    for char, name in _LINE_BREAKERS.items():
+        if char in payload:
+            raise ValidationError(
+                f"{field} contains {name} at position {payload.index(char)}; a record must be one line",
+                field=field,
+            )
+    size = len(payload.encode())
+    if size > max_bytes:
+        raise ValidationError(f"{field} is {size} bytes; the limit is {max_bytes}", field=field)
+    if content_type == "text/csv":
+        try:
+            rows = list(csv.reader([payload], strict=True))
+        except csv.Error as exc:
+            raise ValidationError(f"{field} is not a CSV record ({exc})", field=field) from exc
+        if len(rows) != 1:
+            raise ValidationError(f"{field} is not a single CSV record", field=field)
+    else:
+        try:
+            value = json.loads(payload)
+        except ValueError as exc:
+            raise ValidationError(f"{field} is not JSON ({exc})", field=field) from exc
+        if not isinstance(value, dict):
+            raise ValidationError(
+                f"{field} is a JSON {type(value).__name__}; application/jsonlines records must be JSON objects",
+                field=field,
+            )
+
+
+def cancel_job(ports: Ports, job_id: str) -> Job:
+    """Cancel a QUEUED job; the batcher never batches a cancelled job."""
+    moved = ports.store.move_jobs([JobMove(job_id, JobStatus.CANCELLED)], ports.clock.now())
+    if moved:
+        ports.publisher.publish_jobs(moved)
+        return moved[0]
+    current = ports.store.get_jobs([job_id])
+    if not current:
+        raise NotFound(f"jobId {job_id!r} does not exist", field="jobId")
+    raise Conflict(
+        f"jobId {job_id!r} is {current[0].status.value}; only a QUEUED job can be cancelled", field="jobId"
+    )
