@@ -25,7 +25,9 @@ class RecordProcessor:
     join_outputs: Callable[[list[str], list[str]], list[str]]
 
 
-def build_processor(content_type: str, input_filter: str, join_source: str, output_filter: str) -> RecordProcessor:
+def build_processor(
+    content_type: str, input_filter: str, join_source: str, output_filter: str
+) -> RecordProcessor:
     """`content_type` must be CSV or JSON (validated earlier); filters are already known to parse."""
     in_path, out_path = parse_path(input_filter), parse_path(output_filter)
     join = join_source == "Input"
@@ -144,4 +146,3 @@ def _json_processor(in_path: JsonPath, join: bool, out_path: JsonPath) -> Record
         return [one_output(i, o) for i, o in zip(inputs, outputs, strict=True)]
 
     return RecordProcessor(filter_inputs, join_outputs)
-

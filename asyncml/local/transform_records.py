@@ -1,0 +1,175 @@
+"""[4] transform: one input file through the model: split, mini-batch, invoke in order, write `.out`."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from asyncml.local.data_processing import RecordProcessor, build_processor, is_identity
+from asyncml.local.jsonpath import DataProcessingError
+from asyncml.local.transform_files import AtomicOutput, InputObject, local_path, output_uri, read_input
+from asyncml.local.transform_invoke import InvocationError, ModelClient
+from asyncml.local.transform_request import TransformSettings
+
+Report = Callable[[str, int, bool], None]  # (file URI, records just written, file finished)
+_ENC = ("utf-8", "surrogateescape")  # any byte survives the trip through str
+
+
+class FileFailed(Exception):
+    """This file gets no `.out`; the message becomes its part of the job's FailureReason."""
+
+
+async def transform_file(
+    obj: InputObject, settings: TransformSettings, client: ModelClient, bucket_root: Path, report: Report
+) -> None:
+    try:
+        data = read_input(obj, settings.compression)
+    except FileNotFoundError:
+        raise FileFailed("ClientError: the object does not exist") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileFailed(f"ClientError: cannot read the object ({exc})") from None
+    processor = None
+    if not is_identity(settings.input_filter, settings.join_source, settings.output_filter):
+        processor = build_processor(
+            settings.content_type or "", settings.input_filter, settings.join_source, settings.output_filter
+        )
+    out = AtomicOutput(local_path(output_uri(settings.output_path, obj.relative), bucket_root))
+    try:
+        if settings.split_type == "Line":
+            await _by_line(
+                data,
+                uri=obj.uri,
+                settings=settings,
+                processor=processor,
+                client=client,
+                out=out,
+                report=report,
+            )
+        else:
+            await _whole(
+                data,
+                uri=obj.uri,
+                settings=settings,
+                processor=processor,
+                client=client,
+                out=out,
+                report=report,
+            )
+    except (InvocationError, DataProcessingError) as exc:
+        out.discard()
+        raise FileFailed(str(exc)) from None
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()
+    report(obj.uri, 0, True)
+
+
+def mini_batches(records: list[str], limit: int | None, single: bool) -> Iterator[tuple[int, int]]:
+    """(start, end) spans within `limit` bytes (a record counts its newline); a record is never split."""
+    start, size = 0, 0
+    for i, record in enumerate(records):
+        n = (len(record) if record.isascii() else len(record.encode(*_ENC))) + 1
+        if limit is not None and n > limit:
+            raise FileFailed(f"ClientError: record {i + 1} is {n} bytes; MaxPayloadInMB allows {limit}")
+        if i > start and (single or (limit is not None and size + n > limit)):
+            yield start, i
+            start, size = i, 0
+        size += n
+    if start < len(records):
+        yield start, len(records)
+
+
+async def _by_line(
+    data: bytes,
+    *,
+    uri: str,
+    settings: TransformSettings,
+    processor: RecordProcessor | None,
+    client: ModelClient,
+    out: AtomicOutput,
+    report: Report,
+) -> None:
+    text = data.decode(*_ENC)
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.removesuffix("\r") for line in lines]
+    lines = [line for line in lines if line]  # blank lines are not records (unconfirmed on AWS)
+    sent = processor.filter_inputs(lines) if processor else lines
+    # Outputs are counted when they are reassembled as lines or joined to their inputs.
+    as_lines = settings.assemble_with == "Line" or processor is not None
+
+    async def call(start: int, end: int) -> bytes:
+        try:
+            payload = ("\n".join(sent[start:end]) + "\n").encode(*_ENC)
+            body = await client.invoke(
+                payload, timeout_s=settings.timeout_s, max_retries=settings.max_retries
+            )
+        finally:
+            slots.release()
+        if not as_lines:
+            return body  # AssembleWith None: the response bodies are concatenated as they are
+        answer = body.decode(*_ENC).removesuffix("\n")
+        outputs = answer.split("\n")
+        if "\r" in answer:
+            outputs = [line.removesuffix("\r") for line in outputs]
+        if len(outputs) != end - start:
+            raise FileFailed(
+                f"the model returned {len(outputs)} records for a mini-batch of {end - start}"
+                f" (records {start + 1}-{end})"
+            )
+        if processor:
+            outputs = processor.join_outputs(lines[start:end], outputs)
+        # AssembleWith Line: one newline after each record, never doubled.
+        return ("\n".join(outputs) + "\n").encode(*_ENC)
+
+    slots = asyncio.Semaphore(settings.max_concurrent)
+    pending: deque[tuple[int, asyncio.Task[bytes]]] = deque()
+
+    async def flush_head() -> None:
+        count, task = pending.popleft()
+        out.write(await task)
+        report(uri, count, False)
+
+    spans = mini_batches(sent, settings.max_payload_bytes, settings.batch_strategy == "SingleRecord")
+    try:
+        for start, end in spans:
+            await slots.acquire()
+            pending.append((end - start, asyncio.create_task(call(start, end))))
+            # Write finished heads at once, so order holds and memory stays bounded.
+            while pending and (pending[0][1].done() or len(pending) > 4 * settings.max_concurrent):
+                await flush_head()
+        while pending:
+            await flush_head()
+    finally:
+        for _, task in pending:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+
+
+async def _whole(
+    data: bytes,
+    *,
+    uri: str,
+    settings: TransformSettings,
+    processor: RecordProcessor | None,
+    client: ModelClient,
+    out: AtomicOutput,
+    report: Report,
+) -> None:
+    """SplitType None: the whole object is one request, and it must fit MaxPayloadInMB."""
+    limit = settings.max_payload_bytes
+    if limit is not None and len(data) > limit:
+        raise FileFailed(f"ClientError: the object is {len(data)} bytes; MaxPayloadInMB allows {limit}")
+    text = data.decode(*_ENC)
+    payload = processor.filter_inputs([text])[0].encode(*_ENC) if processor else data
+    body = await client.invoke(payload, timeout_s=settings.timeout_s, max_retries=settings.max_retries)
+    if processor:
+        body = processor.join_outputs([text], [body.decode(*_ENC)])[0].encode(*_ENC)
+    if settings.assemble_with == "Line" and not body.endswith(b"\n"):
+        body += b"\n"
+    out.write(body)
+    report(uri, 1, False)
