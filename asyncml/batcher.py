@@ -41,7 +41,9 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     if created or not ports.bucket.exists(key):
         records = (batch_files.Record(j.job_id, j.payload) for j in queued)
         ports.bucket.put(key, batch_files.encode_lines(records, settings.content_type))
-    moved = ports.store.move_jobs([JobMove(j.job_id, JobStatus.BATCHED, batch_id=batch_id) for j in queued], now)
+    moved = ports.store.move_jobs(
+        [JobMove(j.job_id, JobStatus.BATCHED, batch_id=batch_id) for j in queued], now
+    )
     if created:
         ports.publisher.publish_batch(batch)
     if moved:

@@ -22,9 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="client API key (default: random, kept in the data dir)")
     serve.add_argument("--batch-size", type=int, help="seal a batch at this many jobs (default 100)")
     serve.add_argument("--batch-window", type=float, help="or after this many seconds (default 2.0)")
-    serve.add_argument("--trigger", choices=["s3", "schedule"], help="start a transform per batch file, or on a timer")
-    serve.add_argument("--schedule-seconds", type=float, help="timer period for --trigger schedule (default 60)")
-    serve.add_argument("--model-url", help="a model server on SageMaker's container contract (default: demo model)")
+    serve.add_argument(
+        "--trigger", choices=["s3", "schedule"], help="start a transform per batch file, or on a timer"
+    )
+    serve.add_argument(
+        "--schedule-seconds", type=float, help="timer period for --trigger schedule (default 60)"
+    )
+    serve.add_argument(
+        "--model-url", help="a model server on SageMaker's container contract (default: demo model)"
+    )
     serve.add_argument("--content-type", choices=["text/csv", "application/jsonlines"], help="record format")
 
     transform = sub.add_parser("transform", help="run one CreateTransformJob request through the emulator")

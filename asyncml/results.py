@@ -68,7 +68,9 @@ def fail_batch(ports: Ports, batch: Batch, reason: str) -> Batch | None:
     """Every unfinished job of the batch -> FAILED with `reason`; then the batch."""
     ids = batch_job_ids(ports, batch.batch_id)
     while chunk := list(islice(ids, CHUNK)):
-        moved = ports.store.move_jobs([JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now())
+        moved = ports.store.move_jobs(
+            [JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now()
+        )
         if moved:
             ports.publisher.publish_jobs(moved)
     return _finish_batch(ports, batch, BatchStatus.FAILED, reason)

@@ -75,7 +75,9 @@ class Settings:
         if self.trigger not in get_args(Trigger):
             raise ValidationError(f"trigger must be one of {get_args(Trigger)}", field="trigger")
         if self.content_type not in get_args(ContentType):
-            raise ValidationError(f"content_type must be one of {get_args(ContentType)}", field="content_type")
+            raise ValidationError(
+                f"content_type must be one of {get_args(ContentType)}", field="content_type"
+            )
         if self.schedule_seconds <= 0:
             raise ValidationError("schedule_seconds must be > 0", field="schedule_seconds")
 

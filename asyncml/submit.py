@@ -64,7 +64,9 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
 
 
 def validate_input(ports: Ports, inp: SubmitInput, field: str) -> None:
-    validate_payload(inp.payload, ports.settings.content_type, ports.settings.max_payload_bytes, f"{field}.payload")
+    validate_payload(
+        inp.payload, ports.settings.content_type, ports.settings.max_payload_bytes, f"{field}.payload"
+    )
     if inp.client_token is not None and not 1 <= len(inp.client_token) <= MAX_CLIENT_TOKEN:
         raise ValidationError(
             f"{field}.clientToken is {len(inp.client_token)} characters; it must be 1 to {MAX_CLIENT_TOKEN}",
@@ -108,7 +110,8 @@ def validate_payload(payload: str, content_type: str, max_bytes: int, field: str
             raise ValidationError(f"{field} is not JSON ({exc})", field=field) from exc
         if not isinstance(value, dict):
             raise ValidationError(
-                f"{field} is a JSON {type(value).__name__}; application/jsonlines records must be JSON objects",
+                f"{field} is a JSON {type(value).__name__}; "
+                "application/jsonlines records must be JSON objects",
                 field=field,
             )
 

@@ -31,7 +31,9 @@ def manifest_key(job_name: str) -> str:
     return f"{batch_files.MANIFEST_PREFIX}{job_name}.json"
 
 
-def build_request(settings: Settings, job_name: str, *, s3_uri: str, data_type: str, output_path: str) -> dict[str, Any]:
+def build_request(
+    settings: Settings, job_name: str, *, s3_uri: str, data_type: str, output_path: str
+) -> dict[str, Any]:
     """The CreateTransformJob request, the same dict for SageMaker and for the local emulator.
 
     The id column rides along: InputFilter drops it before the model, JoinSource puts the whole
@@ -57,7 +59,10 @@ def build_request(settings: Settings, job_name: str, *, s3_uri: str, data_type: 
             "CompressionType": "None",
         },
         "TransformOutput": {"S3OutputPath": output_path, "Accept": ct, "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": settings.instance_type, "InstanceCount": settings.instance_count},
+        "TransformResources": {
+            "InstanceType": settings.instance_type,
+            "InstanceCount": settings.instance_count,
+        },
         "DataProcessing": processing,
     }
     if settings.max_concurrent_transforms:
@@ -97,7 +102,9 @@ def start_scheduled(ports: Ports) -> str | None:
     settings = ports.settings
     name = job_name_for_manifest(settings, [b.batch_id for b in batches])
     data_prefix = ports.bucket.uri(batch_files.DATA_PREFIX)
-    manifest = [{"prefix": data_prefix}] + [b.input_key.removeprefix(batch_files.DATA_PREFIX) for b in batches]
+    manifest = [{"prefix": data_prefix}] + [
+        b.input_key.removeprefix(batch_files.DATA_PREFIX) for b in batches
+    ]
     ports.bucket.put(manifest_key(name), json.dumps(manifest).encode())
     ports.runner.start(
         build_request(
@@ -141,7 +148,9 @@ def batches_of_job(ports: Ports, job_name: str) -> list[Batch]:
         ids = [rest]
     elif rest.startswith("s-") and ports.bucket.exists(manifest_key(job_name)):
         manifest = json.loads("".join(ports.bucket.read_lines(manifest_key(job_name))))
-        ids = [i for i in (batch_files.batch_id_from_key(batch_files.DATA_PREFIX + k) for k in manifest[1:]) if i]
+        ids = [
+            i for i in (batch_files.batch_id_from_key(batch_files.DATA_PREFIX + k) for k in manifest[1:]) if i
+        ]
     return [b for b in (ports.store.get_batch(i) for i in ids) if b is not None]
 
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from asyncml.local.broadcast import Broadcast
-from asyncml.ports import Ports
+from asyncml.local.buffer import Buffer
+from asyncml.local.emulator_runner import EmulatorRunner
+from asyncml.local.folder_bucket import FolderBucket
+from asyncml.local.sqlite_store import SqliteJobStore
+from asyncml.local.triggers import Triggers
+from asyncml.ports import Clock, Ports, SystemClock
 from asyncml.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,17 +27,68 @@ class LocalRuntime:
     settings: Settings
     ports: Ports
     broadcast: Broadcast
+    buffer: Buffer
+    runner: EmulatorRunner
+    triggers: Triggers
+    store: SqliteJobStore
     model_url: str = ""
-    _tasks: list[object] = field(default_factory=list)
+    recovered: dict[str, int] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _model: Any = None
 
     async def start(self) -> None:
-        """Start the model server (unless --model-url), the buffer's window, the triggers, and
-        recover what a previous run left (QUEUED jobs, unstarted batches, unapplied outputs)."""
-        raise NotImplementedError  # lead: being written
+        """Start the model server (unless --model-url), recover what a previous run left (QUEUED
+        jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
+        url = self.settings.model_url
+        if not url:
+            from asyncml.local.demo_model import start_demo_model
+
+            self._model = await asyncio.to_thread(start_demo_model)
+            url = self._model.url
+        self.model_url = url
+        self.runner.bind(asyncio.get_running_loop(), url)
+        self.recovered = self.triggers.recover(self.buffer.put)
+        self._tasks.append(asyncio.create_task(self.buffer.run(self.triggers.seal), name="buffer"))
+        if self.settings.trigger == "schedule":
+            self._tasks.append(asyncio.create_task(self.triggers.schedule_loop(), name="schedule"))
 
     async def stop(self) -> None:
-        raise NotImplementedError  # lead: being written
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self.runner.close()
+        if self._model is not None:
+            await asyncio.to_thread(self._model.stop)
+            self._model = None
+        self.store.close()
 
 
-def build_runtime(settings: Settings) -> LocalRuntime:
-    raise NotImplementedError  # lead: being written
+def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntime:
+    clock = clock or SystemClock()
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteJobStore(data_dir / "asyncml.db")
+    bucket = FolderBucket(data_dir / "bucket", settings.bucket_name)
+    buffer = Buffer(settings.batch_size, settings.batch_window, clock)
+    broadcast = Broadcast()
+    holder: list[Triggers] = []
+
+    async def on_done(name: str, describe: dict[str, Any]) -> None:
+        await holder[0].transform_done(name, describe)
+
+    runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms", on_done)
+    ports = Ports(
+        settings=settings,
+        store=store,
+        stream=buffer,
+        bucket=bucket,
+        runner=runner,
+        publisher=broadcast,
+        clock=clock,
+    )
+    triggers = Triggers(ports, runner)
+    holder.append(triggers)
+    return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store)

@@ -1,0 +1,72 @@
+"""[2] buffer (local): the stream plus its window; hands the batcher up to N ids at N or after S seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from asyncml.model import Job
+from asyncml.ports import Clock
+
+log = logging.getLogger(__name__)
+
+SealFn = Callable[[list[str], datetime], None]
+
+
+class Buffer:
+    """What Kinesis plus the event source's BatchSize and MaximumBatchingWindowInSeconds do in the cloud.
+
+    The window starts when the first job of a batch arrives, as Lambda's batching window does."""
+
+    def __init__(self, batch_size: int, window: float, clock: Clock) -> None:
+        self.batch_size = batch_size
+        self.window = window
+        self.clock = clock
+        self._ids: deque[str] = deque()
+        self._first_seen: datetime | None = None
+        self._first_mono = 0.0
+        self._grown = asyncio.Event()
+
+    def put(self, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        if not self._ids:
+            self._first_seen = self.clock.now()
+            self._first_mono = time.monotonic()
+        self._ids.extend(j.job_id for j in jobs)
+        self._grown.set()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    async def run(self, seal: SealFn) -> None:
+        """Call `seal(ids, first_seen)` for each batch, forever (cancel to stop)."""
+        while True:
+            if not self._ids:
+                self._grown.clear()
+                await self._grown.wait()
+            deadline = self._first_mono + self.window
+            while len(self._ids) < self.batch_size and (left := deadline - time.monotonic()) > 0:
+                self._grown.clear()
+                try:
+                    await asyncio.wait_for(self._grown.wait(), left)
+                except TimeoutError:
+                    break
+            while self._ids:
+                first_seen = self._first_seen or self.clock.now()
+                take = min(self.batch_size, len(self._ids))
+                ids = [self._ids.popleft() for _ in range(take)]
+                self._first_seen = self.clock.now() if self._ids else None
+                self._first_mono = time.monotonic()
+                try:
+                    seal(ids, first_seen)
+                except Exception:
+                    # The jobs stay QUEUED in the store; the next start re-buffers them.
+                    log.exception("sealing a batch of %d jobs failed", len(ids))
+                if len(self._ids) < self.batch_size:
+                    break
+                await asyncio.sleep(0)  # let the API answer between back-to-back full batches

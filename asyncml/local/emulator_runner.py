@@ -1,0 +1,90 @@
+"""[4] transform (local): the TransformRunner that hands each request to the Batch Transform emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DoneFn = Callable[[str, dict[str, Any]], Awaitable[None]]
+MAX_RUNNING = 4  # transform jobs at once; more wait their turn, like an account's instance quota
+
+
+class EmulatorRunner:
+    """Starts each request once per name, like SageMaker: a name already started counts as started.
+
+    Each started request is kept in `requests_dir`, so a restart can run again what a killed
+    process left unfinished. The emulator runs on worker threads (its own event loop each), so a
+    large file never stalls the API."""
+
+    def __init__(self, bucket_root: Path, requests_dir: Path, on_done: DoneFn) -> None:
+        self.bucket_root = bucket_root
+        self.requests_dir = requests_dir
+        self.requests_dir.mkdir(parents=True, exist_ok=True)
+        self.on_done = on_done
+        self.model_url = ""
+        self._pool = ThreadPoolExecutor(MAX_RUNNING, thread_name_prefix="transform")
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop, model_url: str) -> None:
+        self._loop = loop
+        self.model_url = model_url
+
+    def start(self, request: dict[str, Any]) -> None:
+        name = str(request["TransformJobName"])
+        path = self.requests_dir / f"{name}.json"
+        if path.exists():
+            return
+        path.write_text(json.dumps(request))
+        self._launch(name, request)
+
+    def resume(self, name: str) -> bool:
+        """Run again a job a previous process started but did not finish; False if unknown."""
+        path = self.requests_dir / f"{name}.json"
+        if not path.exists() or name in self._tasks:
+            return False
+        self._launch(name, json.loads(path.read_text()))
+        return True
+
+    def _launch(self, name: str, request: dict[str, Any]) -> None:
+        if self._loop is None:
+            raise RuntimeError("EmulatorRunner.bind() must be called before a job starts")
+        task = self._loop.create_task(self._run(name, request))
+        self._tasks[name] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(name, None))
+
+    async def _run(self, name: str, request: dict[str, Any]) -> None:
+        from asyncml.local.transform_emulator import run_transform_job
+
+        def run_in_thread() -> dict[str, Any]:
+            return asyncio.run(
+                run_transform_job(request, bucket_root=self.bucket_root, model_url=self.model_url)
+            )
+
+        try:
+            describe = await asyncio.get_running_loop().run_in_executor(self._pool, run_in_thread)
+        except Exception as exc:  # the emulator itself broke: the job fails, visibly
+            log.exception("transform job %s crashed", name)
+            describe = {
+                "TransformJobName": name,
+                "TransformJobStatus": "Failed",
+                "FailureReason": f"emulator: {exc}",
+            }
+        await self.on_done(name, describe)
+
+    async def wait_idle(self) -> None:
+        """Wait until no transform job is running (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)

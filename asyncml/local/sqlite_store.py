@@ -1,0 +1,252 @@
+"""[6] store (local): JobStore in one SQLite file; status moves are conditional UPDATEs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from asyncml.errors import ValidationError
+from asyncml.model import (
+    JOB_TERMINAL,
+    Batch,
+    BatchStatus,
+    Job,
+    JobMove,
+    JobStatus,
+    Page,
+    batch_sources,
+    job_sources,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, payload TEXT NOT NULL,
+  result TEXT, error TEXT, batch_id TEXT, transform_job_name TEXT, metadata TEXT,
+  client_token TEXT UNIQUE, submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, completed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, seq);
+CREATE TABLE IF NOT EXISTS batches (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  batch_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, job_count INTEGER NOT NULL,
+  completed_count INTEGER NOT NULL DEFAULT 0, failed_count INTEGER NOT NULL DEFAULT 0,
+  transform_job_name TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  input_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_status ON batches (status, seq);
+"""
+_JOB_COLS = (
+    "job_id, status, payload, result, error, batch_id, transform_job_name, metadata, client_token, "
+    "submitted_at, updated_at, completed_at"
+)
+_BATCH_COLS = (
+    "batch_id, status, job_count, completed_count, failed_count, transform_job_name, error, "
+    "created_at, updated_at, input_key"
+)
+_BATCH_FIELDS = {"transform_job_name", "error", "completed_count", "failed_count", "job_count"}
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared under a lock: the event loop and worker threads both use it.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
+        self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            tokens = [j.client_token for j in jobs if j.client_token]
+            known: dict[str, Job] = {}
+            for chunk in _chunks(tokens, 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT {_JOB_COLS} FROM jobs WHERE client_token IN ({marks})", chunk
+                )
+                known.update({r[8]: _job(r) for r in rows})
+            out: list[Job] = []
+            new: list[Job] = []
+            for job in jobs:
+                if job.client_token and job.client_token in known:
+                    out.append(known[job.client_token])
+                    continue
+                if job.client_token:
+                    known[job.client_token] = job
+                new.append(job)
+                out.append(job)
+            self._db.executemany(
+                f"INSERT INTO jobs ({_JOB_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [_job_row(j) for j in new]
+            )
+        return out
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        found: dict[str, Job] = {}
+        with self._lock:
+            for chunk in _chunks(list(job_ids), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT {_JOB_COLS} FROM jobs WHERE job_id IN ({marks})", chunk)
+                found.update({r[0]: _job(r) for r in rows})
+        return [found[i] for i in job_ids if i in found]
+
+    def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
+        stamp = now.isoformat()
+        moved: list[Job] = []
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for m in moves:
+                sources = job_sources(m.status)
+                marks = ",".join("?" * len(sources))
+                row = self._db.execute(
+                    "UPDATE jobs SET status=?, result=coalesce(?, result), error=coalesce(?, error),"
+                    " batch_id=coalesce(?, batch_id), transform_job_name=coalesce(?, transform_job_name),"
+                    " updated_at=?, completed_at=?"
+                    f" WHERE job_id=? AND status IN ({marks}) RETURNING {_JOB_COLS}",
+                    (
+                        m.status.value,
+                        m.result,
+                        m.error,
+                        m.batch_id,
+                        m.transform_job_name,
+                        stamp,
+                        stamp if m.status in JOB_TERMINAL else None,
+                        m.job_id,
+                        *sources,
+                    ),
+                ).fetchone()
+                if row is not None:
+                    moved.append(_job(row))
+        return moved
+
+    def list_jobs(
+        self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
+    ) -> Page[Job]:
+        where: list[str] = ["seq < ?"]
+        args: list[object] = [_read_token(next_token)]
+        if status is not None:
+            where.append("status = ?")
+            args.append(status.value)
+        if batch_id is not None:
+            where.append("batch_id = ?")
+            args.append(batch_id)
+        sql = f"SELECT seq, {_JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
+        items = [_job(r[1:]) for r in rows[:limit]]
+        return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
+
+    def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, count(*) FROM jobs WHERE batch_id = ? GROUP BY status", (batch_id,)
+            ).fetchall()
+        return {JobStatus(s): n for s, n in rows}
+
+    def create_batch(self, batch: Batch) -> Batch:
+        with self._lock, self._db:
+            self._db.execute(
+                f"INSERT OR IGNORE INTO batches ({_BATCH_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                _batch_row(batch),
+            )
+            row = self._db.execute(
+                f"SELECT {_BATCH_COLS} FROM batches WHERE batch_id=?", (batch.batch_id,)
+            ).fetchone()
+        return _batch(row)
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_BATCH_COLS} FROM batches WHERE batch_id=?", (batch_id,)
+            ).fetchone()
+        return _batch(row) if row else None
+
+    def move_batch(self, batch_id: str, status: BatchStatus, now: datetime, **changes: Any) -> Batch | None:
+        unknown = set(changes) - _BATCH_FIELDS
+        if unknown:
+            raise TypeError(f"move_batch got unknown fields {sorted(unknown)}")
+        sets = ", ".join(f"{k}=?" for k in changes)
+        sources = batch_sources(status)
+        marks = ",".join("?" * len(sources))
+        with self._lock, self._db:
+            row = self._db.execute(
+                f"UPDATE batches SET status=?, updated_at=?{', ' + sets if sets else ''}"
+                f" WHERE batch_id=? AND status IN ({marks}) RETURNING {_BATCH_COLS}",
+                (status.value, now.isoformat(), *changes.values(), batch_id, *sources),
+            ).fetchone()
+        return _batch(row) if row else None
+
+    def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
+        where: list[str] = ["seq < ?"]
+        args: list[object] = [_read_token(next_token)]
+        if status is not None:
+            where.append("status = ?")
+            args.append(status.value)
+        sql = f"SELECT seq, {_BATCH_COLS} FROM batches WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
+        items = [_batch(r[1:]) for r in rows[:limit]]
+        return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _make_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode()
+
+
+def _read_token(token: str | None) -> int:
+    if token is None:
+        return 2**62
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["s"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("nextToken is not a token this API returned", field="nextToken") from exc
+
+
+def _ts(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _job_row(j: Job) -> tuple[Any, ...]:
+    return (
+        j.job_id, j.status.value, j.payload, j.result, j.error, j.batch_id, j.transform_job_name, j.metadata,
+        j.client_token, j.submitted_at.isoformat(), j.updated_at.isoformat(),
+        j.completed_at.isoformat() if j.completed_at else None,
+    )  # fmt: skip
+
+
+def _job(r: Sequence[Any]) -> Job:
+    return Job(
+        job_id=r[0], status=JobStatus(r[1]), payload=r[2], result=r[3], error=r[4], batch_id=r[5],
+        transform_job_name=r[6], metadata=r[7], client_token=r[8], submitted_at=datetime.fromisoformat(r[9]),
+        updated_at=datetime.fromisoformat(r[10]), completed_at=_ts(r[11]),
+    )  # fmt: skip
+
+
+def _batch_row(b: Batch) -> tuple[Any, ...]:
+    return (
+        b.batch_id, b.status.value, b.job_count, b.completed_count, b.failed_count, b.transform_job_name,
+        b.error, b.created_at.isoformat(), b.updated_at.isoformat(), b.input_key,
+    )  # fmt: skip
+
+
+def _batch(r: Sequence[Any]) -> Batch:
+    return Batch(
+        batch_id=r[0], status=BatchStatus(r[1]), job_count=r[2], completed_count=r[3], failed_count=r[4],
+        transform_job_name=r[5], error=r[6], created_at=datetime.fromisoformat(r[7]),
+        updated_at=datetime.fromisoformat(r[8]), input_key=r[9],
+    )  # fmt: skip

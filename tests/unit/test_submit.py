@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from asyncml import queries
+from asyncml.errors import Conflict, NotFound, ValidationError
+from asyncml.model import JobMove, JobStatus
+from asyncml.ports import Ports
+from asyncml.submit import SubmitInput, cancel_job, submit_job, submit_jobs
+from tests.conftest import with_settings
+
+
+def stored_count(ports: Ports) -> int:
+    return len(queries.list_jobs(ports, limit=1000).items)
+
+
+def test_submitted_job_is_queued_streamed_and_published(ports: Ports) -> None:
+    job = submit_job(ports, SubmitInput("5.1,3.5,1.4,0.2"))
+    assert job.status is JobStatus.QUEUED
+    assert queries.get_job(ports, job.job_id) == job
+    assert ports.stream.put_ids == [job.job_id]  # type: ignore[attr-defined]
+    assert ports.publisher.statuses(job.job_id) == ["QUEUED"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        ("1,2\n3,4", "newline"),
+        ("1,2\r", "carriage return"),
+        ("1,\x002", "NUL"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ('1,"unterminated', "not a CSV record"),
+    ],
+)
+def test_bad_csv_payload_is_refused_and_nothing_is_stored(ports: Ports, payload: str, words: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        submit_job(ports, SubmitInput(payload))
+    assert err.value.field == "input.payload"
+    assert words in err.value.message
+    assert stored_count(ports) == 0
+
+
+def test_payload_over_the_size_limit_names_size_and_limit(ports: Ports) -> None:
+    with pytest.raises(ValidationError) as err:
+        submit_job(ports, SubmitInput("1," * 140_000))
+    assert "280000 bytes; the limit is 262144" in err.value.message
+
+
+@pytest.mark.parametrize("payload", ["[1,2]", "3", "not json", '"text"'])
+def test_jsonlines_payload_must_be_a_json_object(ports: Ports, payload: str) -> None:
+    ports = with_settings(ports, content_type="application/jsonlines")
+    with pytest.raises(ValidationError) as err:
+        submit_job(ports, SubmitInput(payload))
+    assert err.value.field == "input.payload"
+    assert submit_job(ports, SubmitInput('{"features": [1, 2, 3, 4]}')).status is JobStatus.QUEUED
+
+
+def test_metadata_must_be_json(ports: Ports) -> None:
+    with pytest.raises(ValidationError) as err:
+        submit_job(ports, SubmitInput("1,2", metadata="{oops"))
+    assert err.value.field == "input.metadata"
+
+
+def test_more_than_500_inputs_are_refused_whole(ports: Ports) -> None:
+    with pytest.raises(ValidationError) as err:
+        submit_jobs(ports, [SubmitInput("1,2")] * 501)
+    assert "501 items; the limit is 500" in err.value.message
+    assert stored_count(ports) == 0
+
+
+def test_one_bad_input_refuses_the_call_and_names_its_index(ports: Ports) -> None:
+    with pytest.raises(ValidationError) as err:
+        submit_jobs(ports, [SubmitInput("1,2"), SubmitInput("1\n2")])
+    assert err.value.field == "inputs[1].payload"
+    assert stored_count(ports) == 0
+
+
+def test_client_token_returns_the_same_job_and_streams_it_once(ports: Ports) -> None:
+    first = submit_job(ports, SubmitInput("1,2", client_token="t-1"))
+    again = submit_job(ports, SubmitInput("9,9", client_token="t-1"))
+    assert again == first
+    assert ports.stream.put_ids == [first.job_id]  # type: ignore[attr-defined]
+    both = submit_jobs(
+        ports, [SubmitInput("1,2", client_token="t-2"), SubmitInput("3,4", client_token="t-2")]
+    )
+    assert both[0].job_id == both[1].job_id
+    assert stored_count(ports) == 2
+
+
+def test_cancel_a_queued_job(ports: Ports) -> None:
+    job = submit_job(ports, SubmitInput("1,2"))
+    assert cancel_job(ports, job.job_id).status is JobStatus.CANCELLED
+    assert ports.publisher.statuses(job.job_id) == ["QUEUED", "CANCELLED"]  # type: ignore[attr-defined]
+
+
+def test_cancel_unknown_job_is_not_found(ports: Ports) -> None:
+    with pytest.raises(NotFound) as err:
+        cancel_job(ports, "nope")
+    assert err.value.field == "jobId"
+
+
+def test_cancel_a_batched_job_is_a_conflict(ports: Ports) -> None:
+    job = submit_job(ports, SubmitInput("1,2"))
+    ports.store.move_jobs([JobMove(job.job_id, JobStatus.BATCHED, batch_id="b")], ports.clock.now())
+    with pytest.raises(Conflict) as err:
+        cancel_job(ports, job.job_id)
+    assert "is BATCHED; only a QUEUED job can be cancelled" in err.value.message
+
+
+def test_list_limit_outside_range_is_refused(ports: Ports) -> None:
+    with pytest.raises(ValidationError) as err:
+        queries.list_jobs(ports, limit=0)
+    assert err.value.field == "limit"
