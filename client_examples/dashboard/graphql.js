@@ -1,0 +1,68 @@
+// Queries and mutations over HTTP with the API key (AppSync carries subscriptions only on the socket).
+
+const JOB = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt";
+const BATCH = "batchId status jobCount completedCount failedCount transformJobName error createdAt updatedAt";
+
+export const ON_JOB_UPDATED = `subscription OnJobUpdated { onJobUpdated { ${JOB} } }`;
+export const ON_BATCH_UPDATED = `subscription OnBatchUpdated { onBatchUpdated { ${BATCH} } }`;
+
+/** A GraphQL answer with errors: `.errors` keeps them (errorType, message, errorInfo) for the caller. */
+export class GraphQLError extends Error {
+  constructor(errors) {
+    super(errors.map((e) => e.message).join("; "));
+    this.errors = errors;
+  }
+}
+
+export class Api {
+  constructor({ graphqlUrl, apiKey }) {
+    this.graphqlUrl = graphqlUrl;
+    this.apiKey = apiKey;
+  }
+
+  async request(query, variables = {}) {
+    let res;
+    try {
+      res = await fetch(this.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": this.apiKey },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (err) {
+      throw new GraphQLError([{ message: `cannot reach ${this.graphqlUrl} (${err.message})` }]);
+    }
+    let body;
+    try {
+      body = await res.json();
+    } catch {
+      throw new GraphQLError([{ message: `HTTP ${res.status} from ${this.graphqlUrl}` }]);
+    }
+    if (body.errors?.length) throw new GraphQLError(body.errors);
+    return body.data;
+  }
+
+  async listJobs({ status = null, limit = 200 } = {}) {
+    const q = `query ($status: JobStatus, $limit: Int) { listJobs(status: $status, limit: $limit) { items { ${JOB} } } }`;
+    return (await this.request(q, { status, limit })).listJobs.items;
+  }
+
+  async listBatches({ limit = 50 } = {}) {
+    const q = `query ($limit: Int) { listBatches(limit: $limit) { items { ${BATCH} } } }`;
+    return (await this.request(q, { limit })).listBatches.items;
+  }
+
+  async submitJob(payload) {
+    const q = `mutation ($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB} } }`;
+    return (await this.request(q, { input: { payload } })).submitJob;
+  }
+
+  async submitJobs(payloads) {
+    const q = `mutation ($inputs: [SubmitJobInput!]!) { submitJobs(inputs: $inputs) { ${JOB} } }`;
+    return (await this.request(q, { inputs: payloads.map((payload) => ({ payload })) })).submitJobs;
+  }
+
+  async cancelJob(jobId) {
+    const q = `mutation ($jobId: ID!) { cancelJob(jobId: $jobId) { ${JOB} } }`;
+    return (await this.request(q, { jobId })).cancelJob;
+  }
+}
