@@ -40,7 +40,7 @@ JsonPath = tuple[Step, ...]
 
 _DOT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*|\*)")
 _QUOTED = re.compile(r"""\s*(?:'([^']*)'|"([^"]*)")\s*""")
-_INDEX = re.compile(r"\s*(-?\d+)?\s*(:)?\s*(-?\d+)?\s*")
+_INDEX = re.compile(r"\s*(-?\d+)?\s*(?:(:)\s*(-?\d+)?\s*)?")
 
 
 def parse_path(text: str) -> JsonPath:
