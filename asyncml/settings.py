@@ -46,6 +46,7 @@ class Settings:
     graphql_url: str = ""
     region: str = ""
     kms_key_id: str = ""
+    job_ttl_days: int = 0  # DynamoDB TTL on finished jobs; 0 keeps them
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

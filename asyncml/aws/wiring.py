@@ -1,0 +1,52 @@
+"""Cloud wiring: Settings from the environment plus the AWS adapters, built once per Lambda container."""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+from aws_lambda_powertools import Metrics
+from botocore.config import Config
+
+from asyncml.aws.appsync_publisher import AppSyncPublisher
+from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.kinesis_stream import KinesisJobStream
+from asyncml.aws.metered_publisher import MeteredPublisher
+from asyncml.aws.s3_bucket import S3Bucket
+from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
+from asyncml.ports import Ports, SystemClock
+from asyncml.settings import Settings
+
+WORKERS = 16  # concurrent DynamoDB moves and AppSync publishes in one invocation
+
+
+@functools.cache
+def cloud_ports() -> Ports:
+    """Built on first use, not at import: a handler module imports cleanly anywhere, and tests
+    create the clients inside moto's mock (clients made before it are not intercepted)."""
+    settings = Settings.from_env()
+    session = boto3.Session(region_name=settings.region or None)
+    # Adaptive retry mode slows the client itself down under throttling instead of only retrying;
+    # the pool is sized for the thread pools that share each client.
+    config = Config(retries={"mode": "adaptive", "max_attempts": 8}, max_pool_connections=WORKERS + 4)
+    region = session.region_name or "us-east-1"
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise RuntimeError("no AWS credentials found for signing AppSync requests")
+    s3 = session.client("s3", config=config)
+    return Ports(
+        settings=settings,
+        store=DynamoJobStore(
+            session.client("dynamodb", config=config),
+            settings.table_name,
+            ttl_days=settings.job_ttl_days,
+            workers=WORKERS,
+        ),
+        stream=KinesisJobStream(session.client("kinesis", config=config), settings.stream_name),
+        bucket=S3Bucket(s3, settings.bucket_name, kms_key_id=settings.kms_key_id),
+        runner=SageMakerTransformRunner(session.client("sagemaker", config=config)),
+        publisher=MeteredPublisher(
+            AppSyncPublisher(settings.graphql_url, region, credentials, workers=WORKERS), Metrics()
+        ),
+        clock=SystemClock(),
+    )

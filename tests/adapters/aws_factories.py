@@ -1,0 +1,25 @@
+"""The moto-backed AWS adapters, registered into the contract suites' fixtures (see conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.s3_bucket import S3Bucket
+from tests.moto_stack import moto_stack
+
+
+def _dynamo_store(_tmp: Path) -> Iterator[Any]:
+    with moto_stack() as stack:
+        yield DynamoJobStore(stack.client("dynamodb"), stack.table, ttl_days=30)
+
+
+def _s3_bucket(_tmp: Path) -> Iterator[Any]:
+    with moto_stack() as stack:
+        yield S3Bucket(stack.client("s3"), stack.bucket)
+
+
+STORE_FACTORIES: dict[str, Callable[[Path], Any]] = {"dynamodb": _dynamo_store}
+BUCKET_FACTORIES: dict[str, Callable[[Path], Any]] = {"s3": _s3_bucket}
