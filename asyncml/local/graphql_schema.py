@@ -1,0 +1,251 @@
+"""[8] subscription (local API): the strawberry schema; resolvers make the same core calls as the cloud's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from strawberry import UNSET
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
+
+from asyncml import model, queries, shapes, submit
+from asyncml.local.broadcast import Broadcast
+from asyncml.local.fanout import Channel, Hub
+from asyncml.local.graphql_errors import AppSyncErrors, log_unexpected
+from asyncml.local.graphql_types import (
+    SCALARS,
+    AwsIam,
+    AwsSubscribe,
+    Batch,
+    BatchConnection,
+    BatchUpdate,
+    Job,
+    JobConnection,
+    JobStatus,
+    JobUpdate,
+    SubmitJobInput,
+    batch_of,
+    fields_of,
+    job_of,
+    opt,
+)
+from asyncml.ports import Ports
+
+API_KEY = "API_KEY"
+# Locally nothing outside the process can present IAM credentials: only code holding the schema
+# (tests, an in-process worker) can build a context with this mode. The local pipeline itself
+# publishes through the Broadcast port and never needs the publish mutations.
+AWS_IAM = "AWS_IAM"
+MAX_SUBSCRIBER_BACKLOG = 10_000  # updates a strawberry-protocol subscriber may fall behind by
+
+
+@dataclass
+class ApiContext:
+    ports: Ports
+    broadcast: Broadcast
+    hub: Hub
+    auth_mode: str = API_KEY
+    request: Any = None
+    response: Any = None
+    connection_params: Any = None  # strawberry's WebSocket handlers put the connection_init payload here
+    # Set by a subscription resolver once it is registered, so AppSync's start_ack never precedes it.
+    subscribed: asyncio.Event | None = field(default=None)
+
+
+class IamOnly(BasePermission):
+    # AppSync's own wording and errorType for a caller whose auth mode the field does not allow.
+    error_extensions = {"errorType": "Unauthorized"}
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        if info.context.auth_mode == AWS_IAM:
+            return True
+        self.message = f"Not Authorized to access {info.field_name} on type Mutation"
+        return False
+
+
+def _ports(info: strawberry.Info) -> Ports:
+    ports: Ports = info.context.ports
+    return ports
+
+
+def _inp(i: SubmitJobInput) -> submit.SubmitInput:
+    return submit.SubmitInput(payload=i.payload, client_token=opt(i.clientToken), metadata=opt(i.metadata))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def get_job(self, info: strawberry.Info, job_id: strawberry.ID) -> Job | None:
+        j = queries.get_job(_ports(info), job_id)
+        return job_of(shapes.job(j)) if j else None
+
+    @strawberry.field
+    def list_jobs(
+        self,
+        info: strawberry.Info,
+        status: JobStatus | None = UNSET,
+        batch_id: strawberry.ID | None = UNSET,
+        limit: int | None = UNSET,
+        next_token: str | None = UNSET,
+    ) -> JobConnection:
+        p = queries.list_jobs(
+            _ports(info),
+            status=opt(status),
+            batch_id=opt(batch_id),
+            limit=opt(limit),
+            next_token=opt(next_token),
+        )
+        return JobConnection(items=[job_of(shapes.job(j)) for j in p.items], nextToken=p.next_token)
+
+    @strawberry.field
+    def get_batch(self, info: strawberry.Info, batch_id: strawberry.ID) -> Batch | None:
+        b = queries.get_batch(_ports(info), batch_id)
+        return batch_of(shapes.batch(b)) if b else None
+
+    @strawberry.field
+    def list_batches(
+        self, info: strawberry.Info, limit: int | None = UNSET, next_token: str | None = UNSET
+    ) -> BatchConnection:
+        p = queries.list_batches(_ports(info), limit=opt(limit), next_token=opt(next_token))
+        return BatchConnection(items=[batch_of(shapes.batch(b)) for b in p.items], nextToken=p.next_token)
+
+
+def _domain_job(f: dict[str, Any]) -> model.Job:
+    when = shapes.parse_aws_datetime
+    return model.Job(
+        job_id=f["jobId"],
+        status=model.JobStatus(f["status"]),
+        payload=f["payload"],
+        result=f["result"],
+        error=f["error"],
+        batch_id=f["batchId"],
+        transform_job_name=f["transformJobName"],
+        metadata=f["metadata"],
+        submitted_at=when(f["submittedAt"]),
+        updated_at=when(f["updatedAt"]),
+        completed_at=when(f["completedAt"]) if f["completedAt"] else None,
+    )
+
+
+def _domain_batch(f: dict[str, Any]) -> model.Batch:
+    return model.Batch(
+        batch_id=f["batchId"],
+        status=model.BatchStatus(f["status"]),
+        job_count=f["jobCount"],
+        completed_count=f["completedCount"],
+        failed_count=f["failedCount"],
+        transform_job_name=f["transformJobName"],
+        error=f["error"],
+        input_key="",  # not part of the API; a published update never carries it
+        created_at=shapes.parse_aws_datetime(f["createdAt"]),
+        updated_at=shapes.parse_aws_datetime(f["updatedAt"]),
+    )
+
+
+def _publish_job_update(info: strawberry.Info, update: JobUpdate) -> Job | None:
+    f = fields_of(update)
+    info.context.broadcast.publish_jobs([_domain_job(f)])
+    return job_of(f)
+
+
+def _publish_batch_update(info: strawberry.Info, update: BatchUpdate) -> Batch | None:
+    f = fields_of(update)
+    info.context.broadcast.publish_batch(_domain_batch(f))
+    return batch_of(f)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def submit_job(self, info: strawberry.Info, input: SubmitJobInput) -> Job:
+        return job_of(shapes.job(submit.submit_job(_ports(info), _inp(input))))
+
+    @strawberry.mutation
+    def submit_jobs(self, info: strawberry.Info, inputs: list[SubmitJobInput]) -> list[Job]:
+        return [job_of(shapes.job(j)) for j in submit.submit_jobs(_ports(info), [_inp(i) for i in inputs])]
+
+    @strawberry.mutation
+    def cancel_job(self, info: strawberry.Info, job_id: strawberry.ID) -> Job:
+        return job_of(shapes.job(submit.cancel_job(_ports(info), job_id)))
+
+    # Like AppSync's NONE data source: hand the update to the subscribers and return it unchanged.
+    # (Assigned, not decorated: strawberry's decorator overloads with arguments are untyped.)
+    publish_job_update = strawberry.mutation(
+        resolver=_publish_job_update, permission_classes=[IamOnly], directives=[AwsIam()]
+    )
+    publish_batch_update = strawberry.mutation(
+        resolver=_publish_batch_update, permission_classes=[IamOnly], directives=[AwsIam()]
+    )
+
+
+async def _follow(
+    info: strawberry.Info, channel: Channel[Any], filters: dict[str, Any]
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The fields of every matching update, from the moment of registration on."""
+    ctx: ApiContext = info.context
+    await ctx.hub.start()
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def deliver(fields: dict[str, Any], _memo: dict[Any, Any]) -> None:
+        if queue.qsize() >= MAX_SUBSCRIBER_BACKLOG:
+            channel.remove(sub)
+            queue.put_nowait(None)
+        else:
+            queue.put_nowait(fields)
+
+    sub = channel.add(filters, deliver)
+    if ctx.subscribed is not None:
+        ctx.subscribed.set()
+    try:
+        while (fields := await queue.get()) is not None:
+            yield fields
+        raise RuntimeError(f"subscriber fell more than {MAX_SUBSCRIBER_BACKLOG} updates behind")
+    finally:
+        channel.remove(sub)
+
+
+async def _on_job_updated(
+    info: strawberry.Info,
+    job_id: strawberry.ID | None = UNSET,
+    batch_id: strawberry.ID | None = UNSET,
+    status: JobStatus | None = UNSET,
+) -> AsyncGenerator[Job | None, None]:
+    filters = {"jobId": opt(job_id), "batchId": opt(batch_id), "status": opt(status)}
+    async for fields in _follow(info, info.context.hub.jobs, filters):
+        yield job_of(fields)
+
+
+async def _on_batch_updated(
+    info: strawberry.Info, batch_id: strawberry.ID | None = UNSET
+) -> AsyncGenerator[Batch | None, None]:
+    async for fields in _follow(info, info.context.hub.batches, {"batchId": opt(batch_id)}):
+        yield batch_of(fields)
+
+
+@strawberry.type
+class Subscription:
+    on_job_updated = strawberry.subscription(
+        resolver=_on_job_updated, directives=[AwsSubscribe(mutations=["publishJobUpdate"])]
+    )
+    on_batch_updated = strawberry.subscription(
+        resolver=_on_batch_updated, directives=[AwsSubscribe(mutations=["publishBatchUpdate"])]
+    )
+
+
+class AsyncmlSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        log_unexpected(errors)  # a refused input is the client's business, not a server log line
+
+
+schema = AsyncmlSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    config=StrawberryConfig(scalar_map=SCALARS),
+    extensions=[AppSyncErrors, ParserCache, ValidationCache],
+)
