@@ -36,7 +36,11 @@ async def transform_file(
         processor = build_processor(
             settings.content_type or "", settings.input_filter, settings.join_source, settings.output_filter
         )
-    out = AtomicOutput(local_path(output_uri(settings.output_path, obj.relative), bucket_root))
+    target = local_path(output_uri(settings.output_path, obj.relative), bucket_root)
+    try:
+        out = AtomicOutput(target)
+    except OSError as exc:
+        raise FileFailed(f"InternalServerError: cannot write {target}: {exc.strerror}") from None
     try:
         if settings.split_type == "Line":
             await _by_line(
@@ -61,6 +65,9 @@ async def transform_file(
     except (InvocationError, DataProcessingError) as exc:
         out.discard()
         raise FileFailed(str(exc)) from None
+    except OSError as exc:  # e.g. the output folder is not writable: this file fails, not the emulator
+        out.discard()
+        raise FileFailed(f"InternalServerError: cannot write {out.path}: {exc.strerror}") from None
     except BaseException:
         out.discard()
         raise
