@@ -46,7 +46,8 @@ def cloud_ports() -> Ports:
         bucket=S3Bucket(s3, settings.bucket_name, kms_key_id=settings.kms_key_id),
         runner=SageMakerTransformRunner(session.client("sagemaker", config=config)),
         publisher=MeteredPublisher(
-            AppSyncPublisher(settings.graphql_url, region, credentials, workers=WORKERS), Metrics()
+            AppSyncPublisher(settings.graphql_url, region, credentials, workers=WORKERS),
+            Metrics(namespace="asyncml", service="asyncml"),  # shares its metric set with the handler's
         ),
         clock=SystemClock(),
     )

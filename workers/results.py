@@ -1,0 +1,28 @@
+"""[5] -> [6] -> [7] results: a .out object created under result/ -> its jobs COMPLETED / FAILED."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from asyncml import results
+from asyncml.aws.wiring import cloud_ports
+
+logger = Logger(service="asyncml")
+# Records completed / failed and their latency are counted as they are published (MeteredPublisher).
+metrics = Metrics(namespace="asyncml", service="asyncml")
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].responseElements.\"x-amz-request-id\"")
+@metrics.log_metrics
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    """S3 delivers at least once: applying the same .out again moves no job and publishes nothing."""
+    # S3 event keys arrive URL-encoded ("a b" as "a+b"); the core works with real keys.
+    keys = [unquote_plus(r.s3.get_object.key) for r in event.records]
+    applied = [results.apply_output(cloud_ports(), key) for key in keys]
+    return {"batches": [{"batchId": b.batch_id, "status": b.status.value} for b in applied if b is not None]}

@@ -1,0 +1,27 @@
+"""[3] -> [4] transform starter: a batch file created under data/ (or the schedule) -> a transform job."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from asyncml import transform
+from asyncml.aws.wiring import cloud_ports
+
+logger = Logger(service="asyncml")
+metrics = Metrics(namespace="asyncml", service="asyncml")
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].responseElements.\"x-amz-request-id\" || id")
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == "aws.events":  # the EventBridge schedule (TriggerType schedule)
+        return {"transformJobName": transform.start_scheduled(cloud_ports())}
+    # S3 event keys arrive URL-encoded ("a b" as "a+b"); the core works with real keys.
+    keys = [unquote_plus(r.s3.get_object.key) for r in S3Event(event).records]
+    started = [transform.start_batch(cloud_ports(), key) for key in keys]
+    return {"transformJobNames": [b.transform_job_name for b in started if b is not None]}
