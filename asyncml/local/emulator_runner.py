@@ -29,6 +29,7 @@ class EmulatorRunner:
         self.requests_dir.mkdir(parents=True, exist_ok=True)
         self.on_done = on_done
         self.model_url = ""
+        self.ready_timeout_s = 60.0  # how long a job waits for the model's /ping, as SageMaker does
         self._pool = ThreadPoolExecutor(MAX_RUNNING, thread_name_prefix="transform")
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -47,8 +48,10 @@ class EmulatorRunner:
 
     def resume(self, name: str) -> bool:
         """Run again a job a previous process started but did not finish; False if unknown."""
+        if name in self._tasks:
+            return True
         path = self.requests_dir / f"{name}.json"
-        if not path.exists() or name in self._tasks:
+        if not path.exists():
             return False
         self._launch(name, json.loads(path.read_text()))
         return True
@@ -65,7 +68,12 @@ class EmulatorRunner:
 
         def run_in_thread() -> dict[str, Any]:
             return asyncio.run(
-                run_transform_job(request, bucket_root=self.bucket_root, model_url=self.model_url)
+                run_transform_job(
+                    request,
+                    bucket_root=self.bucket_root,
+                    model_url=self.model_url,
+                    ready_timeout_s=self.ready_timeout_s,
+                )
             )
 
         try:
