@@ -19,6 +19,7 @@ import pytest
 from asyncml.errors import InvalidTransformRequest
 from asyncml.local.demo_model import DemoModel, start_demo_model
 from asyncml.local.transform_emulator import ProgressEvent, describe_to_json, run_transform_job
+from asyncml.local.transform_request import container_environment
 
 
 @dataclass
@@ -465,3 +466,35 @@ async def test_demo_model_scores_asyncml_json_lines(tmp_path: Path, demo_model: 
     line = json.loads(outputs(tmp_path)["batch.jsonl.out"])
     assert line["asyncmlJobId"] == "j1" and line["SageMakerOutput"]["label"] == "setosa"
     assert set(line) == {"asyncmlJobId", "SageMakerOutput"}
+
+
+async def test_split_none_json_document_is_filtered_and_joined_as_one_record(
+    tmp_path: Path, script: Script, model_url: str
+) -> None:
+    script.respond = lambda body: b'{"sum": %d}' % sum(json.loads(body))
+    put(tmp_path, "in/doc.json", '{\n  "id": 7,\n  "features": [1, 2, 3]\n}\n')
+    request = job(
+        TransformInput={"ContentType": "application/json", "SplitType": "None"},
+        TransformOutput={"Accept": "application/json", "AssembleWith": "None"},
+        DataProcessing={
+            "InputFilter": "$.features",
+            "JoinSource": "Input",
+            "OutputFilter": "$['id','SageMakerOutput']",
+        },
+    )
+    assert (await run(request, tmp_path, model_url))["TransformJobStatus"] == "Completed"
+    assert script.bodies == [b"[1,2,3]"]
+    assert outputs(tmp_path) == {"doc.json.out": '{"id":7,"SageMakerOutput":{"sum":6}}'}
+
+
+def test_the_demo_model_subprocess_gets_a_containers_environment() -> None:
+    env = container_environment(job(BatchStrategy="SingleRecord", Environment={"MODE": "x"}))
+    with start_demo_model(environment=env) as model:
+        seen = dict(
+            item.split("=", 1)
+            for item in Path(f"/proc/{model.process.pid}/environ").read_text().split("\0")
+            if "=" in item
+        )
+    assert seen["SAGEMAKER_BATCH"] == "true" and seen["MODE"] == "x"
+    assert seen["SAGEMAKER_BATCH_STRATEGY"] == "SINGLE_RECORD"
+    assert "SAGEMAKER_MAX_PAYLOAD_IN_MB" not in seen  # only what the request set
