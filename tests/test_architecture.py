@@ -1,0 +1,45 @@
+"""The layout's promises: the core imports no I/O library; heavy or cloud libraries stay in their corners."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = sorted((ROOT / "asyncml").glob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_imports_no_boto3_strawberry_or_sqlite(path: Path) -> None:
+    assert not imported_modules(path) & {"boto3", "botocore", "strawberry", "sqlite3", "sklearn", "httpx"}
+
+
+def test_boto3_appears_only_under_aws_and_sklearn_only_in_the_demo_model() -> None:
+    for path in sorted((ROOT / "asyncml").rglob("*.py")):
+        mods = imported_modules(path)
+        rel = path.relative_to(ROOT).as_posix()
+        if "boto3" in mods or "botocore" in mods:
+            assert rel.startswith("asyncml/aws/"), rel
+        if "sklearn" in mods:
+            assert rel == "asyncml/local/demo_model.py", rel
+
+
+@pytest.mark.parametrize("folder", ["resolvers", "workers"])
+def test_handlers_touch_no_aws_sdk_or_environment(folder: str) -> None:
+    for path in sorted((ROOT / folder).glob("*.py")):
+        source = path.read_text()
+        assert not imported_modules(path) & {"boto3", "botocore", "sqlite3"}, path.name
+        assert "os.environ" not in source and "getenv" not in source, path.name
