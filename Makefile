@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench clean
+.PHONY: dev test lint typecheck bench clean sam-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "asyncml needs Python 3.11+"'
@@ -13,10 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[local,model,aws,dev]'
 	touch $(STAMP)
 
+# SAM CLI (~340 MB, with its own pins) lives apart from the project's venv; tests/cloud runs
+# `sam validate --lint` and `sam build` with it.
+SAM_STAMP := .venv-sam/.installed
+$(SAM_STAMP):
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet 'aws-sam-cli==1.170.0'
+	touch $(SAM_STAMP)
+
+sam-deps: $(SAM_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/asyncml serve
 
-test: $(STAMP)
+test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -29,4 +39,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .asyncml .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .asyncml .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""template.yaml, checked offline by AWS's own tools, then built and imported as Lambda would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.moto_stack import ROOT, template
+
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+PARAMS = ["ApiKeyExpiresOn=1800000000", "ModelName=asyncml-demo"]
+# What the Lambda Python runtime ships besides the standard library (boto3 and its dependencies).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "six", "jmespath")
+
+
+def _need_sam() -> None:
+    if not SAM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("SAM CLI is missing: `make sam-deps` installs it into .venv-sam")
+        pytest.skip("SAM CLI not installed; run `make sam-deps`")
+
+
+def _python_for(runtime: str) -> tuple[str, dict[str, str]]:
+    """An interpreter of the functions' runtime: `sam build` insists on one on PATH. With pyenv,
+    putting its version beside the current one in PYENV_VERSION does that."""
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    wanted = runtime.removeprefix("python")
+    plain = shutil.which(f"python{wanted}")
+    if plain and "/shims/" not in plain:
+        return plain, env
+    versions = _run(["pyenv", "versions", "--bare"]).stdout.split() if shutil.which("pyenv") else []
+    found = [v for v in versions if v.startswith(wanted + ".")]
+    if not found:
+        pytest.skip(f"no {runtime} interpreter on this machine for sam build")
+    env["PYENV_VERSION"] = f"{_run(['pyenv', 'version-name']).stdout.strip()}:{found[-1]}"
+    prefix = _run(["pyenv", "prefix", found[-1]]).stdout.strip()
+    return f"{prefix}/bin/python{wanted}", env
+
+
+def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+
+
+def test_cfn_lint_is_clean() -> None:
+    run = _run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"], cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    _need_sam()
+    run = _run([str(SAM), "validate", "--lint"], cwd=ROOT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+    assert run.returncode == 0 and "is a valid SAM Template" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    _need_sam()
+    _, env = _python_for(template()["Globals"]["Function"]["Runtime"])
+    out = tmp_path_factory.mktemp("sam") / "build"
+    run = _run(
+        [str(SAM), "build", "--build-dir", str(out), "--parameter-overrides", *PARAMS], cwd=ROOT, env=env
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    yield out
+
+
+def _functions(build: Path) -> dict[str, dict[str, Any]]:
+    doc = yaml.load((build / "template.yaml").read_text(), Loader=yaml.BaseLoader)
+    return {
+        k: r["Properties"] for k, r in doc["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_every_handler_imports_from_the_build_alone(built: Path, tmp_path: Path) -> None:
+    # GIVEN only the built function, the built layer and what the Lambda runtime ships
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_PACKAGES:
+        source = Path(str(__import__(name).__file__))
+        if source.name == "__init__.py":
+            (runtime / name).symlink_to(source.parent)
+        else:  # a one-file module (six)
+            (runtime / source.name).symlink_to(source)
+    python, _ = _python_for(template()["Globals"]["Function"]["Runtime"])
+    functions = _functions(built)
+    assert set(functions) == {"ApiFunction", "BatcherFunction", "TransformStarterFunction", "ResultsFunction",
+                              "TransformEventsFunction"}  # fmt: skip
+    for name, props in functions.items():
+        module, func = props["Handler"].rsplit(".", 1)
+        path = [str(built / props["CodeUri"]), str(built / "CoreLayer" / "python"), str(runtime)]
+        code = (f"import sys; sys.path[:0] = {path!r}; import importlib; "
+                f"m = importlib.import_module({module!r}); assert callable(m.{func}); "
+                "assert 'moto' not in sys.modules and 'yaml' not in sys.modules")  # fmt: skip
+        # WHEN a clean interpreter (-I: no site-packages, no user paths) imports the handler
+        run = _run([python, "-I", "-c", code], cwd=tmp_path)
+        # THEN it loads: a missing package or a wrong Handler fails here, not at deploy
+        assert run.returncode == 0, f"{name}: {run.stderr}"
+
+
+def test_the_layer_carries_the_core_and_powertools_only(built: Path) -> None:
+    layer = built / "CoreLayer" / "python"
+    assert (layer / "asyncml" / "aws" / "wiring.py").exists() and (layer / "aws_lambda_powertools").is_dir()
+    assert not (layer / "asyncml" / "local").exists()  # the local runtime needs strawberry, sklearn...
+    assert not any(layer.glob("tests")) and not any(layer.rglob(".venv*"))
+    size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
+    assert size < 20 * 1024 * 1024
+    for props in _functions(built).values():
+        files = (built / props["CodeUri"]).iterdir()
+        assert {p.suffix for p in files if p.name != "__pycache__"} == {".py"}
