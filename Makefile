@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench clean sam-deps
+.PHONY: dev test lint typecheck bench clean sam-deps browser-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "asyncml needs Python 3.11+"'
@@ -23,10 +23,17 @@ $(SAM_STAMP):
 
 sam-deps: $(SAM_STAMP)
 
+# Debian's Chromium for tests/browser (Playwright drives it; `playwright install` never runs). apt needs
+# root, as in CI; without root the browser tests skip, saying so.
+browser-deps:
+	@if test -x /usr/bin/chromium; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else echo "make: no /usr/bin/chromium and not root: tests/browser will skip"; fi
+
 dev: $(STAMP)
 	$(BIN)/asyncml serve
 
-test: $(STAMP) $(SAM_STAMP)
+test: $(STAMP) $(SAM_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -5,6 +5,8 @@ import { apiKeyAuth, connectUrl } from "./endpoints.js";
 
 const ACK_TIMEOUT_MS = 10_000; // gql waits as long for connection_ack
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000]; // then 8 s between tries, with jitter
+// WebSocket close codes a user may meet, in words (1006: no close frame, e.g. the server is down).
+const CLOSE_REASONS = { 1000: "connection closed", 1001: "server going away", 1006: "connection lost", 1012: "server restarting" };
 
 /**
  * States reported through onState(state, detail):
@@ -145,7 +147,7 @@ export class RealtimeClient {
     if (this.closed) return;
     const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] * (0.8 + Math.random() * 0.4);
     this.failures += 1;
-    const error = this.lastError ?? (ev.code && ev.code !== 1000 ? `connection closed (${ev.code})` : "connection lost");
+    const error = this.lastError ?? CLOSE_REASONS[ev.code] ?? `connection closed (${ev.code})`;
     this.lastError = undefined;
     this._setState("retrying", { delayMs: Math.round(delay), error });
     this.timers.retry = setTimeout(() => this.connect(), delay);

@@ -29,8 +29,14 @@ export function mergeBatch(old, next) {
   return { ...old, ...next };
 }
 
+/** A job id (a UUID) is told apart by its start. */
 export function shortId(id) {
   return id ? id.slice(0, 8) : "—";
+}
+
+/** A batch id starts with its date and time (`20261125-115728-6921af46`): its end tells batches apart. */
+export function shortBatchId(id) {
+  return id ? id.slice(-8) : "—";
 }
 
 /** Local wall-clock time of an AWSDateTime. */
@@ -41,7 +47,7 @@ export function clockTime(iso) {
 
 /** Submitted → completed, for a finished job; "" while it is still on its way. */
 export function timeToComplete(job) {
-  if (!job.completedAt) return "";
+  if (!job.completedAt || job.status === "CANCELLED") return ""; // a cancelled job never ran
   const ms = Date.parse(job.completedAt) - Date.parse(job.submittedAt);
   if (!(ms >= 0)) return "";
   if (ms < 10_000) return `${(ms / 1000).toFixed(2)} s`;

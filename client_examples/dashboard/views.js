@@ -1,6 +1,6 @@
 // DOM painting: each function updates elements in place from a record, so live events cost little.
 
-import { JOB_STATUSES, clockTime, outcome, shortId, timeToComplete } from "./state.js";
+import { JOB_STATUSES, clockTime, outcome, shortBatchId, shortId, timeToComplete } from "./state.js";
 
 const el = (tag, className, text) => {
   const node = document.createElement(tag);
@@ -35,7 +35,7 @@ export function paintJobRow(tr, job, filter) {
   id.textContent = shortId(job.jobId);
   id.title = job.jobId;
   if (status.textContent !== job.status) status.replaceChildren(badge(job.status));
-  batch.textContent = job.batchId ? shortId(job.batchId) : "—";
+  batch.textContent = job.batchId ? shortBatchId(job.batchId) : "—";
   batch.title = job.batchId ?? "";
   submitted.textContent = clockTime(job.submittedAt);
   ttc.textContent = timeToComplete(job);
@@ -76,7 +76,7 @@ export function paintBatch(li, batch) {
   li.dataset.batchId = batch.batchId;
   li.dataset.status = batch.status;
   const id = li.querySelector(".id");
-  id.textContent = shortId(batch.batchId);
+  id.textContent = shortBatchId(batch.batchId);
   id.title = `${batch.batchId} · created ${clockTime(batch.createdAt)}`;
   const status = li.querySelector(".status");
   if (status.textContent !== batch.status) status.replaceChildren(badge(batch.status));

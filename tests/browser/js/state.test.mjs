@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { mergeBatch, mergeJob, outcome, timeToComplete } from "../../../client_examples/dashboard/state.js";
+import { mergeBatch, mergeJob, outcome, shortBatchId, shortId, timeToComplete } from "../../../client_examples/dashboard/state.js";
 
 const job = (status, updatedAt, extra = {}) => ({ jobId: "j", status, updatedAt, submittedAt: "2026-01-01T00:00:00.000Z", ...extra });
 
@@ -36,4 +36,10 @@ test("time to complete and outcome read as a user expects", () => {
   assert.equal(timeToComplete(job("QUEUED", "x")), "");
   assert.equal(outcome(done), "0,0.9,0.05,0.05");
   assert.equal(outcome(job("FAILED", "x", { error: "no output line" })), "no output line");
+});
+
+test("a cancelled job has no time to complete; ids are shortened where they differ", () => {
+  assert.equal(timeToComplete(job("CANCELLED", "x", { completedAt: "2026-01-01T00:00:00.020Z" })), "");
+  assert.equal(shortId("3f2a9c1e-0000-4000-8000-000000000000"), "3f2a9c1e");
+  assert.equal(shortBatchId("20261125-115728-6921af46"), "6921af46");
 });
