@@ -1,0 +1,211 @@
+"""Kinesis, S3, SageMaker and AppSync adapters: the AWS behaviours the contract suites cannot show."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+from asyncml.aws.appsync_publisher import AppSyncPublisher
+from asyncml.aws.kinesis_stream import MAX_RECORDS, KinesisJobStream, StreamUnavailable, job_id_of
+from asyncml.aws.s3_bucket import S3Bucket
+from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
+from asyncml.model import Job, JobStatus
+from tests.cloud_harness import appsync_stub
+from tests.moto_stack import moto_stack
+
+T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def job(i: int, payload: str = "1,2") -> Job:
+    return Job(
+        job_id=f"job-{i:05d}", status=JobStatus.QUEUED, payload=payload, submitted_at=T0, updated_at=T0
+    )
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")  # type: ignore[call-overload]
+
+
+def test_kinesis_puts_at_most_500_records_a_call_keyed_by_job_id() -> None:
+    with moto_stack() as stack:
+        kinesis = stack.client("kinesis")
+        calls: list[int] = []
+        kinesis.meta.events.register(
+            "provide-client-params.kinesis.PutRecords",
+            lambda params, **_: calls.append(len(params["Records"])),
+        )
+        KinesisJobStream(kinesis, stack.stream).put([job(i) for i in range(1201)])
+        assert calls == [MAX_RECORDS, MAX_RECORDS, 201]
+        shard = kinesis.list_shards(StreamName=stack.stream)["Shards"][0]["ShardId"]
+        it = kinesis.get_shard_iterator(
+            StreamName=stack.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )
+        got = kinesis.get_records(ShardIterator=it["ShardIterator"], Limit=3)["Records"]
+        assert [(r["PartitionKey"], job_id_of(r["Data"])) for r in got] == [
+            (f"job-{i:05d}",) * 2 for i in range(3)
+        ]
+
+
+def test_kinesis_resends_only_the_records_a_throttled_shard_refused() -> None:
+    kinesis = client("kinesis")
+    pauses: list[float] = []
+    stream = KinesisJobStream(kinesis, "s", sleep=pauses.append)
+    ok, throttled = (
+        {"SequenceNumber": "1", "ShardId": "shardId-0"},
+        {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"},
+    )
+    with Stubber(kinesis) as stub:
+        stub.add_response(
+            "put_records",
+            {"FailedRecordCount": 1, "Records": [ok, throttled, ok]},
+            {"StreamName": "s", "Records": ANY},
+        )
+        resent = {"StreamName": "s", "Records": [{"Data": ANY, "PartitionKey": "job-00002"}]}
+        stub.add_response("put_records", {"Records": [ok]}, resent)
+        stream.put([job(1), job(2), job(3)])
+        stub.assert_no_pending_responses()
+    assert len(pauses) == 1
+
+
+def test_kinesis_gives_up_loudly_when_a_record_keeps_failing() -> None:
+    kinesis = client("kinesis")
+    stream = KinesisJobStream(kinesis, "s", sleep=lambda _: None)
+    refused = {"ErrorCode": "InternalFailure", "ErrorMessage": "x"}
+    with Stubber(kinesis) as stub, pytest.raises(StreamUnavailable):
+        for _ in range(8):
+            stub.add_response(
+                "put_records",
+                {"FailedRecordCount": 1, "Records": [refused]},
+                {"StreamName": "s", "Records": ANY},
+            )
+        stream.put([job(1)])
+
+
+class LazyLines(io.RawIOBase):
+    """An object body that makes its lines as they are read, like a socket: nothing held in memory."""
+
+    def __init__(self, lines: int) -> None:
+        self.left, self.line = lines, b"0123456789abcdef,setosa,0.97,0.02,0.01\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer) // len(self.line), self.left)
+        data = self.line * n
+        buffer[: len(data)] = data
+        self.left -= n
+        return len(data)
+
+
+def peak_while_reading(lines: int) -> int:
+    s3 = client("s3")
+    bucket = S3Bucket(s3, "b")
+    raw = LazyLines(lines)
+    body = StreamingBody(io.BufferedReader(raw), lines * len(raw.line))
+    with Stubber(s3) as stub:
+        stub.add_response("get_object", {"Body": body}, {"Bucket": "b", "Key": "result/x.out"})
+        tracemalloc.start()
+        count = sum(1 for _ in bucket.read_lines("result/x.out"))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert count == lines
+    return peak
+
+
+def test_s3_results_are_read_as_a_stream_memory_flat_as_the_object_grows() -> None:
+    small, large = peak_while_reading(50_000), peak_while_reading(500_000)  # 2 MB and 20 MB objects
+    assert large < small * 1.5 and large < 8 * 1024 * 1024
+
+
+def test_s3_objects_are_written_encrypted() -> None:
+    with moto_stack() as stack:
+        s3 = stack.client("s3")
+        S3Bucket(s3, stack.bucket).put("data/a.csv", b"x\n")
+        assert s3.head_object(Bucket=stack.bucket, Key="data/a.csv")["ServerSideEncryption"] == "AES256"
+
+
+DUPLICATES = [
+    ("ResourceInUse", "Job name in use"),
+    ("ValidationException", "Transform job name must be unique within an AWS account and region"),
+    ("ValidationException", "Job asyncml-x already exists"),
+]
+
+
+@pytest.mark.parametrize(("code", "message"), DUPLICATES)
+def test_a_transform_job_that_exists_already_counts_as_started(code: str, message: str) -> None:
+    sagemaker = client("sagemaker")
+    with Stubber(sagemaker) as stub:
+        stub.add_client_error("create_transform_job", code, message)
+        SageMakerTransformRunner(sagemaker).start(request())
+
+
+def test_other_sagemaker_refusals_are_raised() -> None:
+    sagemaker = client("sagemaker")
+    with Stubber(sagemaker) as stub, pytest.raises(ClientError):
+        stub.add_client_error("create_transform_job", "ResourceLimitExceeded", "quota")
+        SageMakerTransformRunner(sagemaker).start(request())
+
+
+def request() -> dict[str, Any]:
+    return {"TransformJobName": "asyncml-x", "ModelName": "m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/k"}}},
+            "TransformOutput": {"S3OutputPath": "s3://b/r/"},
+            "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}  # fmt: skip
+
+
+def publisher(url: str, pauses: list[float] | None = None) -> AppSyncPublisher:
+    creds = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").get_credentials()
+    assert creds is not None
+    return AppSyncPublisher(url, "us-east-1", creds, sleep=(pauses if pauses is not None else []).append)
+
+
+def test_publishes_are_signed_one_mutation_per_job_selecting_every_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    with appsync_stub() as stub:
+        publisher(stub.url).publish_jobs([job(i) for i in range(40)])
+        assert stub.refused == []
+        assert sorted(u["jobId"] for u in stub.updates("publishJobUpdate")) == [
+            f"job-{i:05d}" for i in range(40)
+        ]
+        query = stub.published[0]["query"]
+        names = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt"
+        assert all(f" {name} " in query for name in [*names.split(), "completedAt"])
+
+
+def test_throttled_publishes_are_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    pauses: list[float] = []
+    with appsync_stub() as stub:
+        stub.throttle_next = 2
+        publisher(stub.url, pauses).publish_jobs([job(1)])
+        assert [u["jobId"] for u in stub.updates("publishJobUpdate")] == ["job-00001"]
+    assert len(pauses) == 2
+
+
+def test_a_publish_refused_for_good_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    pauses: list[float] = []
+    with appsync_stub() as stub:
+        # signed with other credentials than the stub checks against: a 401, final
+        wrong = boto3.Session(aws_access_key_id="wrong", aws_secret_access_key="wrong").get_credentials()
+        assert wrong is not None
+        AppSyncPublisher(stub.url, "us-east-1", wrong, sleep=pauses.append).publish_jobs([job(1)])
+        assert stub.published == [] and len(stub.refused) == 1
+    assert pauses == []
