@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,11 +54,13 @@ def can_move_batch(current: BatchStatus, new: BatchStatus) -> bool:
     return _RANK[current] < _RANK[new]
 
 
+@functools.cache
 def job_sources(new: JobStatus) -> tuple[JobStatus, ...]:
     """Every status a job may be in for a move to `new` to apply (what a conditional write checks)."""
     return tuple(s for s in JobStatus if can_move_job(s, new))
 
 
+@functools.cache
 def batch_sources(new: BatchStatus) -> tuple[BatchStatus, ...]:
     """Every status a batch may be in for a move to `new` to apply."""
     return tuple(s for s in BatchStatus if can_move_batch(s, new))

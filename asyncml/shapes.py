@@ -13,7 +13,10 @@ T = TypeVar("T")
 
 def aws_datetime(value: datetime) -> str:
     """AWSDateTime as AppSync emits it: UTC, milliseconds, a `Z`."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime, and this runs for every field of every update.
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_aws_datetime(text: str) -> datetime:

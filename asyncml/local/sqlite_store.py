@@ -103,32 +103,34 @@ class SqliteJobStore:
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
         stamp = now.isoformat()
-        moved: list[Job] = []
+        by_status: dict[JobStatus, list[JobMove]] = {}
+        for m in moves:
+            by_status.setdefault(m.status, []).append(m)
+        moved: dict[str, Job] = {}
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            for m in moves:
-                sources = job_sources(m.status)
-                marks = ",".join("?" * len(sources))
-                row = self._db.execute(
-                    "UPDATE jobs SET status=?, result=coalesce(?, result), error=coalesce(?, error),"
-                    " batch_id=coalesce(?, batch_id), transform_job_name=coalesce(?, transform_job_name),"
-                    " updated_at=?, completed_at=?"
-                    f" WHERE job_id=? AND status IN ({marks}) RETURNING {_JOB_COLS}",
-                    (
-                        m.status.value,
-                        m.result,
-                        m.error,
-                        m.batch_id,
-                        m.transform_job_name,
-                        stamp,
-                        stamp if m.status in JOB_TERMINAL else None,
-                        m.job_id,
-                        *sources,
-                    ),
-                ).fetchone()
-                if row is not None:
-                    moved.append(_job(row))
-        return moved
+            for status, group in by_status.items():
+                sources = job_sources(status)
+                done = stamp if status in JOB_TERMINAL else None
+                for chunk in _chunks(group, 500):
+                    # One UPDATE ... FROM (VALUES ...) per chunk: the status condition makes each row's
+                    # move conditional, and RETURNING says which rows actually moved.
+                    values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+                    params: list[object] = [status.value, stamp, done]
+                    for m in chunk:
+                        params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name]
+                    params += sources
+                    rows = self._db.execute(
+                        "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
+                        " result=coalesce(m.column2, result), error=coalesce(m.column3, error),"
+                        " batch_id=coalesce(m.column4, batch_id),"
+                        " transform_job_name=coalesce(m.column5, transform_job_name)"
+                        f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
+                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
+                        params,
+                    )
+                    moved.update((r[0], _job(r)) for r in rows)
+        return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None

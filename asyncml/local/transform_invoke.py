@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from typing import Any
 
@@ -20,6 +22,12 @@ class InvocationError(Exception):
     """An /invocations call that failed after every retry; the message mirrors SageMaker's log line."""
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Building a default SSL context loads the CA store (~10 ms): once per process, not per job.
+    return ssl.create_default_context()
+
+
 class ModelClient:
     """One HTTP client per job; the emulator bounds how many calls are in flight."""
 
@@ -32,7 +40,9 @@ class ModelClient:
             self._headers["Accept"] = accept
         # trust_env=False: a proxy from the environment must never sit between us and a local model.
         self._http = httpx.AsyncClient(
-            trust_env=False, limits=httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            trust_env=False,
+            verify=_tls(),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
 
     async def aclose(self) -> None:

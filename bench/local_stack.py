@@ -1,0 +1,278 @@
+"""Benchmarks of the local stack (`asyncml serve`), driven over HTTP and AppSync's real-time protocol.
+
+    .venv/bin/python bench/local_stack.py [--jobs 100000] [--latency-jobs 40] [--http-requests 4000]
+
+Starts `asyncml serve` on 127.0.0.1 (fresh data dir, demo model) for each part, then prints a
+Markdown table: submit->COMPLETED latency at --batch-window 0.5, single submitJob/s over HTTP,
+end-to-end records/s for N jobs via submitJobs with one subscriber to every job update, and the
+server's peak RSS (VmHWM; the demo model runs in its own process, reported apart)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+KEY = "da2-benchmarkkeybenchmarkkey0"
+SUBSCRIBE = (
+    "subscription { onJobUpdated { jobId status payload result error batchId transformJobName "
+    "metadata submittedAt updatedAt completedAt } }"
+)
+SUBMIT_ONE = "mutation($p: String!) { submitJob(input: {payload: $p}) { jobId status } }"
+SUBMIT_MANY = "mutation($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { jobId } }"
+IRIS = ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5", "4.9,3.1,1.5,0.1"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        cmd = [sys.executable, "-m", "asyncml.cli", "serve", "--port", str(port), "--data-dir", data,
+               "--api-key", KEY, *flags]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if "API key" in line:
+                    break
+            else:
+                raise RuntimeError("asyncml serve exited before it was ready")
+            wait_healthy(f"http://127.0.0.1:{port}/healthz")
+            yield f"127.0.0.1:{port}", proc
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_healthy(url: str, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+class Subscriber:
+    """One AppSync real-time connection subscribed to every job update."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.completed: dict[str, float] = {}
+        self.events = 0
+        self.ready = asyncio.Event()
+        self._grew = asyncio.Event()
+
+    async def wait_for(self, job_id: str) -> None:
+        while job_id not in self.completed:
+            self._grew.clear()
+            await self._grew.wait()
+
+    async def all_done(self, total: int) -> None:
+        while len(self.completed) < total:
+            self._grew.clear()
+            await self._grew.wait()
+
+    async def run(self) -> None:
+        header = base64.b64encode(json.dumps({"host": self.host, "x-api-key": KEY}).encode()).decode()
+        url = f"ws://{self.host}/graphql/realtime?header={header}&payload=e30="
+        async with websockets.connect(url, subprotocols=["graphql-ws"], max_size=None) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init"}))
+            auth = {"host": self.host, "x-api-key": KEY}
+            data = json.dumps({"query": SUBSCRIBE})
+            start = {
+                "id": "1",
+                "type": "start",
+                "payload": {"data": data, "extensions": {"authorization": auth}},
+            }
+            async for raw in ws:
+                msg = json.loads(raw)
+                kind = msg["type"]
+                if kind == "connection_ack":
+                    await ws.send(json.dumps(start))
+                elif kind == "start_ack":
+                    self.ready.set()
+                elif kind == "data":
+                    self.events += 1
+                    job = msg["payload"]["data"]["onJobUpdated"]
+                    if job["status"] in ("COMPLETED", "FAILED"):
+                        self.completed[job["jobId"]] = time.perf_counter()
+                        self._grew.set()
+
+
+async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+    r = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers={"x-api-key": KEY}
+    )
+    body = r.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+async def latency(host: str, n: int) -> dict[str, float]:
+    sub = Subscriber(host)
+    task = asyncio.create_task(sub.run())
+    await asyncio.wait_for(sub.ready.wait(), 30)
+    samples = []
+    async with httpx.AsyncClient(base_url=f"http://{host}") as client:
+        for i in range(n):
+            t0 = time.perf_counter()
+            job_id = (await gql(client, SUBMIT_ONE, {"p": IRIS[i % 4]}))["submitJob"]["jobId"]
+            await sub.wait_for(job_id)
+            samples.append(sub.completed[job_id] - t0)
+    task.cancel()
+    samples.sort()
+    return {"median": statistics.median(samples), "p95": samples[int(0.95 * (len(samples) - 1))]}
+
+
+async def submit_rate(host: str, total: int, concurrency: int) -> float:
+    async with httpx.AsyncClient(
+        base_url=f"http://{host}", limits=httpx.Limits(max_connections=concurrency)
+    ) as c:
+        await gql(c, SUBMIT_ONE, {"p": IRIS[0]})
+        left = iter(range(total))
+
+        async def worker() -> None:
+            for i in left:
+                await gql(c, SUBMIT_ONE, {"p": IRIS[i % 4]})
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return total / (time.perf_counter() - t0)
+
+
+async def throughput(host: str, total: int) -> dict[str, float]:
+    sub = Subscriber(host)
+    task = asyncio.create_task(sub.run())
+    await asyncio.wait_for(sub.ready.wait(), 30)
+    chunk = [{"payload": IRIS[i % 4]} for i in range(500)]
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient(base_url=f"http://{host}", timeout=60) as client:
+        for _ in range(total // 500):
+            await gql(client, SUBMIT_MANY, {"i": chunk})
+    submitted = time.perf_counter() - t0
+    try:
+        await asyncio.wait_for(sub.all_done(total), 600)
+    except TimeoutError:
+        raise TimeoutError(f"only {len(sub.completed)} of {total} jobs finished in 600 s") from None
+    elapsed = max(sub.completed.values()) - t0
+    task.cancel()
+    return {"records_per_s": total / elapsed, "elapsed": elapsed, "submit_s": submitted, "events": sub.events}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--latency-jobs", type=int, default=40)
+    parser.add_argument("--http-requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=1000, help="for the throughput run")
+    parser.add_argument("--parts", default="latency,http,throughput")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    rows = []
+    if "latency" in parts:
+        rows += run_latency(args)
+    if "http" in parts:
+        rows += run_http(args)
+    if "throughput" in parts:
+        rows += run_throughput(args)
+    print("| measure | value |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    print(f"\n(cpus: {os.cpu_count()}, python {sys.version.split()[0]})")
+
+
+def profiled(proc: subprocess.Popen[str], name: str) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PROFILE=DIR, py-spy records the server while the part runs (a flame graph per part)."""
+    out = os.environ.get("BENCH_PROFILE")
+    if not out:
+        return None
+    cmd = ["py-spy", "record", "-p", str(proc.pid), "-o", f"{out}/{name}.txt", "-f", "raw", "--nonblocking"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
+def run_latency(args: argparse.Namespace) -> list[tuple[str, str]]:
+    rows = []
+    with server("--batch-window", "0.5") as (host, _):
+        lat = asyncio.run(latency(host, args.latency_jobs))
+        rows.append(("submit→COMPLETED latency, median (window 0.5 s)", f"{lat['median'] * 1000:.0f} ms"))
+        rows.append(("submit→COMPLETED latency, p95", f"{lat['p95'] * 1000:.0f} ms"))
+        rows.append(("overhead over the window, median", f"{(lat['median'] - 0.5) * 1000:.0f} ms"))
+    return rows
+
+
+def run_http(args: argparse.Namespace) -> list[tuple[str, str]]:
+    with server("--batch-window", "0.5") as (host, proc):
+        spy = profiled(proc, "http")
+        rate = asyncio.run(submit_rate(host, args.http_requests, args.concurrency))
+        stop_profile(spy)
+    return [(f"single submitJob over HTTP ({args.concurrency} clients)", f"{rate:,.0f} /s")]
+
+
+def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
+    rows = []
+    with server("--batch-window", "0.5", "--batch-size", str(args.batch_size)) as (host, proc):
+        spy = profiled(proc, "throughput")
+        out = asyncio.run(throughput(host, args.jobs))
+        stop_profile(spy)
+        name = (
+            f"end to end, {args.jobs:,} jobs, submitJobs of 500, 1 subscriber, batch size {args.batch_size}"
+        )
+        rows.append((name, f"{out['records_per_s']:,.0f} records/s ({out['elapsed']:.1f} s)"))
+        rows.append(("subscription events received", f"{out['events']:,}"))
+        rows.append(("peak RSS, asyncml serve", f"{peak_rss_mb(proc.pid):.0f} MB"))
+        for child in children(proc.pid):
+            rows.append(("peak RSS, demo model process", f"{peak_rss_mb(child):.0f} MB"))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
