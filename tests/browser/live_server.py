@@ -42,8 +42,8 @@ class LiveServer:
     def start(self) -> LiveServer:
         cmd = [sys.executable, "-m", "asyncml.cli", "serve", "--port", str(self.port)]
         cmd += ["--data-dir", str(self.data_dir), "--api-key", self.api_key, *self.args]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -56,8 +56,8 @@ class LiveServer:
                 pass
             time.sleep(0.1)
         self.stop()
-        log = self.log.read_text()
-        raise RuntimeError(f"asyncml serve did not answer /healthz in {START_TIMEOUT} s:\n{log}")
+        text = self.log.read_text()
+        raise RuntimeError(f"asyncml serve did not answer /healthz in {START_TIMEOUT} s:\n{text}")
 
     def stop(self) -> None:
         if self.proc is None:
