@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no {CHROMIUM}: `make browser-deps` installs it"),
 ]
 
+DASHBOARD = Path(__file__).resolve().parents[2] / "client_examples" / "dashboard"
 LIVE = 15_000  # ms: how long a status may take to arrive over the subscription
 IRIS = ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5"]
 
@@ -25,6 +29,18 @@ IRIS = ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5"]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with LiveServer(tmp_path_factory.mktemp("serve") / "data", batch_size=500, batch_window=0.3) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def static_site() -> Iterator[str]:
+    """dashboard/ on a plain static file server: another origin, no /config.json, as on S3."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(DASHBOARD))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +63,15 @@ def page(context: BrowserContext, server: LiveServer) -> Page:
 
 def test_settings_come_from_the_serving_server(page: Page, server: LiveServer) -> None:
     page.click("#settings-toggle")
-    expect(page.locator('input[name="graphqlUrl"]')).to_have_value(server.graphql_url)
+    url = page.locator('input[name="graphqlUrl"]')
+    expect(url).to_have_value(server.graphql_url)
     expect(page.locator("#realtime-url")).to_have_text(f"ws://127.0.0.1:{server.port}/graphql/realtime")
+    # Typing an AppSync URL shows the real-time endpoint the page would dial (not saved).
+    url.fill("https://abcdefghijklmnopqrstuvwxyz.appsync-api.eu-west-1.amazonaws.com/graphql")
+    expect(page.locator("#realtime-url")).to_have_text(
+        "wss://abcdefghijklmnopqrstuvwxyz.appsync-realtime-api.eu-west-1.amazonaws.com/graphql"
+    )
+    url.fill(server.graphql_url)
     page.click("#settings-toggle")
 
 
@@ -121,6 +144,30 @@ def test_after_a_server_restart_it_reconnects_and_keeps_updating(page: Page, ser
     expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=LIVE)
     expect(row.locator(".outcome")).to_have_text(re.compile(r"^versicolor,"))
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_deployed_as_static_files_it_connects_with_the_url_and_key_typed_in(
+    context: BrowserContext, server: LiveServer, static_site: str
+) -> None:
+    page = context.new_page()
+    try:
+        page.goto(static_site)
+        # No config.json on a static host: the settings open, nothing is connected.
+        expect(page.locator("#settings")).to_be_visible()
+        expect(page.locator("#conn-text")).to_have_text("Not connected")
+        page.fill('input[name="graphqlUrl"]', server.graphql_url)
+        page.fill('input[name="apiKey"]', server.api_key)
+        page.click("#settings-form button[type=submit]")
+        expect(page.locator("#conn-text")).to_have_text("Live", timeout=LIVE)
+        page.fill("#payload", IRIS[1])
+        page.click("#submit-form button[type=submit]")
+        expect(page.locator("#jobs tbody tr").first.locator(".badge")).to_have_text("COMPLETED", timeout=LIVE)
+        # Kept in the browser: a reload connects by itself.
+        page.reload()
+        expect(page.locator("#conn-text")).to_have_text("Live", timeout=LIVE)
+        expect(page.locator("#settings")).to_be_hidden()
+    finally:
+        page.close()
 
 
 def test_it_fits_a_phone_screen(page: Page) -> None:
