@@ -172,6 +172,7 @@ def start_demo_model(
     """Start it, wait for /ping 200. `environment`: a container's variables (see `container_environment`)."""
     env = {**os.environ, **(environment or {}), "SAGEMAKER_BATCH": "true"}
     command = [sys.executable, "-m", "asyncml.local.demo_model", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--parent-pid", str(os.getpid())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     stdout = process.stdout
     assert stdout is not None
@@ -194,11 +195,24 @@ def start_demo_model(
     )
 
 
+def _exit_with_parent(pid: int) -> None:
+    # A server killed with SIGKILL cannot stop its model: the model notices it was orphaned instead.
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m asyncml.local.demo_model", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        _exit_with_parent(args.parent_pid)
     serve_model(args.host, args.port, announce=sys.stdout)
 
 
