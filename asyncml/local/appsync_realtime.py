@@ -1,0 +1,108 @@
+"""[8] subscription: AppSync's real-time WebSocket protocol on /graphql/realtime (gql's and Amplify's way)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from asyncml.local.graphql_schema import ApiContext
+from asyncml.local.realtime_session import Session
+
+SUBPROTOCOL = "graphql-ws"  # the old Apollo name; AppSync's own message set rides on it
+CONNECTION_TIMEOUT_MS = 300_000  # what AppSync puts in connection_ack: the longest wait between two `ka`
+KA_INTERVAL = 10.0  # well within CONNECTION_TIMEOUT_MS, and within Amplify's 65 s "keep alive missed"
+INIT_WAIT = 10.0  # gql and Amplify wait 10-15 s for the ack; an unauthorized client is answered as fast
+
+
+def decode_header(text: str) -> dict[str, Any] | None:
+    """An auth header object from base64 JSON: standard (gql, `+` `/` `=`) or base64url without
+    padding (Amplify's subprotocol). A `+` turned into a space by some URL decoder is restored."""
+    text = text.replace(" ", "+").replace("-", "+").replace("_", "/")
+    try:
+        value = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def connect_headers(ws: WebSocket) -> list[dict[str, Any]]:
+    """Every auth header object offered at connect: `?header=`, a `header-…` subprotocol, plain headers."""
+    found: list[dict[str, Any]] = []
+    # Parsed by hand: parse_qs would turn the `+` of standard base64 into a space.
+    for part in ws.scope.get("query_string", b"").decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        if name == "header" and (obj := decode_header(unquote(value))) is not None:
+            found.append(obj)
+    for proto in ws.scope.get("subprotocols", ()):
+        if proto.startswith("header-") and (obj := decode_header(proto[len("header-") :])) is not None:
+            found.append(obj)
+    if "x-api-key" in ws.headers:
+        found.append({"x-api-key": ws.headers["x-api-key"]})
+    return found
+
+
+class RealtimeEndpoint:
+    """The WebSocket route; one Session per connection."""
+
+    def __init__(
+        self,
+        *,
+        context: Callable[[], ApiContext],
+        api_key: str,
+        ka_interval: float = KA_INTERVAL,
+        origin_ok: Callable[[WebSocket], bool] = lambda ws: True,
+    ) -> None:
+        self.context = context
+        self.api_key = api_key
+        self.ka_interval = ka_interval
+        self.origin_ok = origin_ok
+
+    def key_ok(self, headers: Mapping[str, Any] | None) -> bool:
+        if not isinstance(headers, Mapping):
+            return False
+        given = next((v for k, v in headers.items() if str(k).lower() == "x-api-key"), None)
+        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.api_key.encode())
+
+    async def handle(self, ws: WebSocket) -> None:
+        if not self.origin_ok(ws):
+            await ws.close(code=1008)  # before accept: the handshake is refused with 403
+            return
+        offered = ws.scope.get("subprotocols", ())
+        # Amplify's `ws` client refuses a handshake that picks no subprotocol.
+        await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        authorized = any(self.key_ok(h) for h in connect_headers(ws))
+        ctx = self.context()
+        await ctx.hub.start()
+        session = Session(self, ws, ctx, authorized)
+        writer = asyncio.create_task(session.write())
+        try:
+            if not authorized:
+                await self._refuse(ws, session)
+                return
+            async for text in ws.iter_text():
+                await session.receive(text)
+                if session.closing:
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            session.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, timeout=1.0)
+            writer.cancel()
+
+    async def _refuse(self, ws: WebSocket, session: Session) -> None:
+        # Answer the client's first message, so clients that send connection_init and then read
+        # (gql, Amplify) see connection_error rather than a bare close.
+        with contextlib.suppress(TimeoutError, WebSocketDisconnect):
+            await asyncio.wait_for(ws.receive_text(), timeout=INIT_WAIT)
+        session.fail_connection("UnauthorizedException", "You are not authorized to make this call.", 401)

@@ -1,0 +1,62 @@
+"""[8] subscription (local API): strawberry's ASGI view with API-key auth and AppSync-shaped errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
+
+from asyncml.local.graphql_errors import formatted
+from asyncml.local.graphql_schema import ApiContext
+
+
+class GraphQLView(GraphQL[ApiContext, None]):
+    """POST /graphql (the key is checked before this view runs) and WebSocket /graphql with
+    strawberry's graphql-transport-ws and graphql-ws, whose key rides in connection_init."""
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        context: Callable[[], ApiContext],
+        key_ok: Callable[[str | None], bool],
+        origin_ok: Callable[[str | None], bool],
+    ) -> None:
+        # Queries via GET would dodge the POST-only key check, so GET serves GraphiQL alone.
+        super().__init__(schema, allow_queries_via_get=False, keep_alive=True, keep_alive_interval=10)
+        self._context = context
+        self._key_ok = key_ok
+        self._origin_ok = origin_ok
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> ApiContext:
+        ctx = self._context()
+        ctx.request, ctx.response = request, response
+        return ctx
+
+    async def on_ws_connect(self, context: ApiContext) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params
+        given = params.get("x-api-key") if isinstance(params, dict) else None
+        if given is None and context.request is not None:
+            given = context.request.headers.get("x-api-key")
+        if not self._key_ok(given if isinstance(given, str) else None):
+            raise ConnectionRejectionError(
+                {"errorType": "UnauthorizedException", "message": "You are not authorized to make this call."}
+            )
+        return await super().on_ws_connect(context)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        return self._origin_ok(origin)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            body["errors"] = [formatted(e) for e in result.errors]
+        return body

@@ -1,0 +1,126 @@
+"""[8] subscription: what one AppSync `start` asks for: parsed, validated, and projected without GraphQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language import ast
+
+
+class PlanError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated subscription document. `selection` is set when every update can be answered by
+    picking fields from its field dict (no fragments, aliases, directives or arguments below the
+    root field): the fast path that skips GraphQL execution per update."""
+
+    operation: OperationDefinitionNode
+    root: FieldNode
+    root_name: str  # onJobUpdated / onBatchUpdated
+    field_def: GraphQLField
+    type_name: str  # Job / Batch, for __typename
+    selection: tuple[str, ...] | None
+
+    def filters(self, schema: GraphQLSchema, variables: dict[str, Any] | None) -> dict[str, Any]:
+        """The root field's arguments, coerced: these are the subscription's filters."""
+        coerced = get_variable_values(schema, self.operation.variable_definitions or (), variables or {})
+        if isinstance(coerced, list):
+            raise PlanError("ValidationError", "; ".join(e.message for e in coerced))
+        try:
+            return get_argument_values(self.field_def, self.root, coerced)
+        except GraphQLError as exc:
+            raise PlanError("ValidationError", exc.message) from exc
+
+    def encoder(self, sub_id: str) -> Callable[[dict[str, Any], dict[Any, Any]], str]:
+        """Build the `data` frame for one update; the projected body is shared, through `memo`, by
+        every subscription with the same selection, so a fan-out encodes each body once."""
+        assert self.selection is not None
+        head = '{"type":"data","id":' + json.dumps(sub_id) + ',"payload":{"data":{"' + self.root_name + '":'
+        key = (self.root_name, self.selection)
+        selection, type_name = self.selection, self.type_name
+
+        def encode(fields: dict[str, Any], memo: dict[Any, Any]) -> str:
+            body = memo.get(key)
+            if body is None:
+                picked = {n: type_name if n == "__typename" else fields[n] for n in selection}
+                body = memo[key] = json.dumps(picked, separators=(",", ":"))
+            return head + body + "}}}"
+
+        return encode
+
+
+def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
+    @lru_cache(maxsize=512)
+    def plan(query: str, operation_name: str | None) -> Plan:
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            raise PlanError("ValidationError", exc.message) from exc
+        operation = _operation(document, operation_name)
+        if operation.operation is not OperationType.SUBSCRIPTION:
+            raise PlanError(
+                "UnsupportedOperation",
+                f"{operation.operation.value} operations are not supported through the realtime channel; "
+                "send queries and mutations to POST /graphql",
+            )
+        errors = validate(schema, document)
+        if errors:
+            raise PlanError("ValidationError", "; ".join(e.message for e in errors))
+        # Validation guarantees a subscription has exactly one root field.
+        root = operation.selection_set.selections[0]
+        assert isinstance(root, FieldNode) and schema.subscription_type is not None
+        field_def = schema.subscription_type.fields[root.name.value]
+        type_name = str(field_def.type).rstrip("!")
+        return Plan(operation, root, root.name.value, field_def, type_name, _plain_selection(document, root))
+
+    return plan
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name:
+        ops = [o for o in ops if o.name and o.name.value == name]
+        if not ops:
+            raise PlanError("ValidationError", f"the document has no operation named {name!r}")
+    elif len(ops) != 1:
+        raise PlanError(
+            "ValidationError", "the document must hold one operation or name one in operationName"
+        )
+    return ops[0]
+
+
+def _plain_selection(document: DocumentNode, root: FieldNode) -> tuple[str, ...] | None:
+    if root.alias or root.directives or root.selection_set is None:
+        return None
+    if any(isinstance(d, ast.FragmentDefinitionNode) for d in document.definitions):
+        return None
+    names: list[str] = []
+    for sel in root.selection_set.selections:
+        if not isinstance(sel, FieldNode) or sel.alias or sel.arguments or sel.directives:
+            return None
+        if sel.selection_set:
+            return None
+        names.append(sel.name.value)
+    return tuple(dict.fromkeys(names))  # a field selected twice is answered once, as GraphQL does

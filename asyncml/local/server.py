@@ -1,0 +1,205 @@
+"""[8] subscription (local API): the ASGI app: /graphql, /graphql/realtime, /healthz, the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import re
+import secrets
+import string
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from asyncml.local.appsync_realtime import KA_INTERVAL, RealtimeEndpoint
+from asyncml.local.broadcast import Broadcast
+from asyncml.local.fanout import Hub
+from asyncml.local.graphql_schema import ApiContext, schema
+from asyncml.local.graphql_view import GraphQLView
+from asyncml.ports import Ports
+from asyncml.settings import Settings
+
+DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "client_examples" / "dashboard"
+# Pages on this machine (the dashboard from `npx serve`, a Vite dev server) may call the API; they
+# still need the API key. Anything else is refused by the browser (HTTP) or by us (WebSocket).
+LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
+MISSING_KEY = "Valid authorization header not provided."  # AppSync's words for a missing x-api-key
+WRONG_KEY = "You are not authorized to make this call."
+
+
+class Runtime(Protocol):
+    """What the app needs of the local stack (`wiring.LocalRuntime`; a fake in tests)."""
+
+    @property
+    def ports(self) -> Ports: ...
+
+    @property
+    def broadcast(self) -> Broadcast: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"errorType": "UnauthorizedException", "message": message}]}, 401)
+
+
+def create_app(
+    runtime: Runtime,
+    api_key: str,
+    *,
+    ka_interval: float = KA_INTERVAL,
+    dashboard_dir: Path | None = DASHBOARD_DIR,
+    allowed_origins: Sequence[str] = (),
+    on_ready: Callable[[], None] | None = None,
+) -> Starlette:
+    """The whole HTTP face. `allowed_origins` adds exact origins (beyond loopback ones) that may call
+    the API from a browser; every caller still needs the API key."""
+    hub = Hub(runtime.broadcast)
+    origin_pattern = "|".join([LOOPBACK_ORIGIN, *map(re.escape, allowed_origins)])
+    origin_re = re.compile(origin_pattern)
+
+    def key_ok(given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), api_key.encode())
+
+    def origin_ok(origin: str | None) -> bool:
+        return origin is None or origin_re.fullmatch(origin) is not None
+
+    def context() -> ApiContext:
+        return ApiContext(ports=runtime.ports, broadcast=runtime.broadcast, hub=hub)
+
+    graphql = GraphQLView(schema, context=context, key_ok=key_ok, origin_ok=origin_ok)
+
+    async def graphql_http(scope: Scope, receive: Receive, send: Send) -> None:
+        # Every operation needs the key; a GET only serves GraphiQL (queries via GET are off).
+        if scope["method"] == "POST":
+            given = Headers(scope=scope).get("x-api-key")
+            if not key_ok(given):
+                await _unauthorized(WRONG_KEY if given else MISSING_KEY)(scope, receive, send)
+                return
+        await graphql(scope, receive, send)
+
+    realtime = RealtimeEndpoint(
+        context=context,
+        api_key=api_key,
+        ka_interval=ka_interval,
+        origin_ok=lambda ws: origin_ok(ws.headers.get("origin")),
+    )
+
+    async def healthz(_: Request) -> JSONResponse:
+        stream: Any = runtime.ports.stream
+        depth = len(stream) if hasattr(stream, "__len__") else None
+        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": hub.counts})
+
+    async def config(request: Request) -> Response:
+        return _config(request, api_key)
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", _Asgi(graphql_http), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/graphql/realtime", realtime.handle),
+        Route("/healthz", healthz),
+        Route("/config.json", config),
+    ]
+    if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
+        routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        await hub.start()
+        if on_ready is not None:
+            on_ready()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await runtime.stop()
+
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origin_regex=origin_pattern,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "x-api-key"],
+    )
+    return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
+
+
+class _Asgi:
+    """Starlette routes call plain functions with a Request; an object is mounted as an ASGI app."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _config(request: Request, api_key: str) -> Response:
+    """The dashboard's settings, API key included, for a page served by this very server only.
+
+    Host must be loopback (a DNS-rebinding page arrives with its own host name), the caller must be
+    on this machine, and a browser must say the request is same-origin (no CORS header is ever sent
+    here, so another origin could not read the answer anyway)."""
+    host = request.headers.get("host", "")
+    client = request.client.host if request.client else ""
+    site = request.headers.get("sec-fetch-site", "same-origin")
+    if (
+        not _LOOPBACK_HOST.fullmatch(host)
+        or client not in ("127.0.0.1", "::1")
+        or site not in ("same-origin", "none")
+    ):
+        return JSONResponse({"errors": [{"errorType": "Forbidden", "message": "only for this machine"}]}, 403)
+    urls = {"graphqlUrl": f"http://{host}/graphql", "realtimeUrl": f"ws://{host}/graphql/realtime"}
+    return JSONResponse({**urls, "apiKey": api_key}, headers={"cache-control": "no-store"})
+
+
+def serve(settings: Settings) -> None:
+    """`asyncml serve`: the local stack on settings.host:settings.port until interrupted."""
+    import uvicorn
+
+    from asyncml.local.wiring import build_runtime
+
+    api_key = settings.api_key or load_or_create_api_key(settings.data_dir)
+    base = f"http://{settings.host}:{settings.port}"
+
+    def banner() -> None:
+        print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL in a browser)", flush=True)
+        print(f"asyncml: real-time ws://{settings.host}:{settings.port}/graphql/realtime", flush=True)
+        print(f"asyncml: dashboard {base}/", flush=True)
+        print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
+
+    app = create_app(build_runtime(settings), api_key, on_ready=banner)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def load_or_create_api_key(data_dir: Path) -> str:
+    """The key kept in `<data_dir>/api_key` (owner-only), made on first start like an AppSync key."""
+    path = data_dir / "api_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # someone widened it; a key readable by others is no key
+        key = path.read_text().strip()
+        if key:
+            return key
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    key = "da2-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26))
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
