@@ -16,6 +16,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.appsync_auth import AppSyncApiKeyAuthentication
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
+from gql.transport.exceptions import TransportQueryError
 
 DEFAULT_URL = "http://127.0.0.1:8000/graphql"
 JOB_FIELDS = "jobId status payload result error batchId transformJobName submittedAt updatedAt completedAt"
@@ -97,3 +98,12 @@ def realtime_client(graphql_url: str, api_key: str) -> tuple[Client, StartAckTra
 
 def request(query: str, **variables: Any) -> GraphQLRequest:
     return GraphQLRequest(query, variable_values=variables or None)
+
+
+def explain(exc: BaseException) -> str:
+    """One line for a user: the API's own error (errorType: message) when there is one."""
+    if isinstance(exc, TransportQueryError) and exc.errors:
+        first = exc.errors[0]
+        kind = first.get("errorType") or (first.get("extensions") or {}).get("errorType")
+        return f"{kind}: {first.get('message')}" if kind else str(first.get("message"))
+    return f"{type(exc).__name__}: {exc}"

@@ -29,6 +29,7 @@ from asyncml_client import (
     JOB_FIELDS,
     TERMINAL,
     add_connection_args,
+    explain,
     http_client,
     realtime_client,
     request,
@@ -228,7 +229,7 @@ def main() -> int:
     try:
         run = asyncio.run(run_file(args.url, api_key, rows, args.chunk_size))
     except Exception as exc:  # a user-facing program: one line, not a traceback
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {explain(exc)}", file=sys.stderr)
         return 2
     write_results(out, rows)
     refused = sum(1 for r in rows if r.error)

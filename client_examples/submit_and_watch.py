@@ -22,6 +22,7 @@ from asyncml_client import (
     RANK,
     TERMINAL,
     add_connection_args,
+    explain,
     http_client,
     realtime_client,
     request,
@@ -99,7 +100,7 @@ def main() -> int:
     try:
         return asyncio.run(watch(args.url, api_key, args.payload))
     except Exception as exc:  # a user-facing program: one line, not a traceback
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {explain(exc)}", file=sys.stderr)
         return 2
 
 

@@ -140,12 +140,12 @@ function start(settings) {
   realtime.subscribe({
     query: ON_JOB_UPDATED,
     onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated),
-    onError: (errors) => showError(errors[0]),
+    onError: (errors) => showError(`onJobUpdated refused: ${errors[0]?.message}`),
   });
   realtime.subscribe({
     query: ON_BATCH_UPDATED,
     onData: (p) => p.data?.onBatchUpdated && upsertBatch(p.data.onBatchUpdated),
-    onError: (errors) => showError(errors[0]),
+    onError: (errors) => showError(`onBatchUpdated refused: ${errors[0]?.message}`),
   });
   realtime.connect();
 }

@@ -72,6 +72,12 @@ def test_submit_and_watch_without_a_key_says_how_to_give_one(server: LiveServer)
     assert "ASYNCML_API_KEY" in done.stderr
 
 
+def test_submit_and_watch_shows_why_a_payload_is_refused(server: LiveServer) -> None:
+    done = run(server, sys.executable, str(EXAMPLES / "submit_and_watch.py"), "--payload", '"5.0,3.4')
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ValidationError: input.payload is not a CSV record"), done.stderr
+
+
 def test_bulk_csv_writes_every_row_with_its_result_and_reports_refused_lines(
     server: LiveServer, tmp_path: Path
 ) -> None:
