@@ -31,6 +31,8 @@ def test_submitted_job_is_queued_streamed_and_published(ports: Ports) -> None:
         ("", "empty"),
         ("   ", "empty"),
         ('1,"unterminated', "not a CSV record"),
+        ('1,2"3', "not a CSV record"),
+        ('"a"b,1', "not a CSV record"),
     ],
 )
 def test_bad_csv_payload_is_refused_and_nothing_is_stored(ports: Ports, payload: str, words: str) -> None:
@@ -39,6 +41,11 @@ def test_bad_csv_payload_is_refused_and_nothing_is_stored(ports: Ports, payload:
     assert err.value.field == "input.payload"
     assert words in err.value.message
     assert stored_count(ports) == 0
+
+
+@pytest.mark.parametrize("payload", ['"a,b",5', '"say ""hi""",1', ",,", "1,,2", '""'])
+def test_quoted_and_empty_csv_fields_are_accepted(ports: Ports, payload: str) -> None:
+    assert submit_job(ports, SubmitInput(payload)).status is JobStatus.QUEUED
 
 
 def test_payload_over_the_size_limit_names_size_and_limit(ports: Ports) -> None:
