@@ -26,7 +26,7 @@ from asyncml.local.appsync_realtime import KA_INTERVAL, RealtimeEndpoint
 from asyncml.local.broadcast import Broadcast
 from asyncml.local.fanout import Hub
 from asyncml.local.graphql_schema import ApiContext, schema
-from asyncml.local.graphql_view import GraphQLView
+from asyncml.local.graphql_view import GraphQLView, execute_json
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
@@ -89,6 +89,10 @@ def create_app(
             given = Headers(scope=scope).get("x-api-key")
             if not key_ok(given):
                 await _unauthorized(WRONG_KEY if given else MISSING_KEY)(scope, receive, send)
+                return
+            answer = await execute_json(Request(scope, receive), context())
+            if answer is not None:
+                await answer(scope, receive, send)
                 return
         await graphql(scope, receive, send)
 

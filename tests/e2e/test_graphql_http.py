@@ -187,3 +187,11 @@ def test_browsers_on_this_machine_may_call_the_api_others_may_not(
     }
     preflight = httpx.options(f"{server.url}/graphql", headers=headers, trust_env=False)
     assert (preflight.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+@pytest.mark.parametrize("body", ["[]", "{nope", '{"variables": {}}'], ids=["batch", "not-json", "no-query"])
+def test_a_body_that_is_not_one_json_operation_is_a_bad_request(server: LiveServer, body: str) -> None:
+    headers = {"x-api-key": server.api_key, "content-type": "application/json"}
+    response = httpx.post(f"{server.url}/graphql", content=body, headers=headers, trust_env=False)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["errorType"] == "MalformedHttpRequestException"
