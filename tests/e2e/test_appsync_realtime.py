@@ -195,3 +195,23 @@ async def test_gql_raises_for_an_error_on_one_subscription_and_keeps_the_connect
         with pytest.raises(TransportQueryError, match="UnsupportedOperation"):
             async for _ in session.subscribe(GraphQLRequest('query { getJob(jobId: "x") { jobId } }')):
                 pass
+
+
+async def test_a_plain_x_api_key_upgrade_header_authorizes_the_connection_and_its_starts(
+    server: LiveServer,
+) -> None:
+    async with connect(
+        server.realtime, subprotocols=["graphql-ws"], additional_headers={"x-api-key": server.api_key}
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert (await recv(ws))["type"] == "connection_ack"
+        await ws.send(
+            start("no-auth-object", ON_JOB)
+        )  # no extensions.authorization: the connection's key counts
+        assert await recv(ws) == {"type": "start_ack", "id": "no-auth-object"}
+
+
+async def test_a_connection_without_any_auth_is_refused(server: LiveServer) -> None:
+    async with connect(server.realtime, subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert (await recv(ws))["type"] == "connection_error"
