@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncml.errors import ValidationError
 from asyncml.model import (
@@ -23,6 +23,8 @@ from asyncml.model import (
     batch_sources,
     job_sources,
 )
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -202,7 +204,7 @@ class SqliteJobStore:
         return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
