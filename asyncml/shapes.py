@@ -16,7 +16,8 @@ def aws_datetime(value: datetime) -> str:
     if value.utcoffset():
         value = value.astimezone(UTC)
     # isoformat is several times faster than strftime, and this runs for every field of every update.
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    text = value.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if value.tzinfo is not None else text + "Z"
 
 
 def parse_aws_datetime(text: str) -> datetime:

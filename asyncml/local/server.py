@@ -187,7 +187,15 @@ def serve(settings: Settings) -> None:
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
 
     app = create_app(build_runtime(settings), api_key, on_ready=banner)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
+    # loopback link; AppSync's endpoint does not offer it either.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+    )
 
 
 def load_or_create_api_key(data_dir: Path) -> str:
