@@ -60,12 +60,30 @@ def batch(b: Batch) -> dict[str, Any]:
 job_update = job
 batch_update = batch
 
-JOB_FIELDS = (
-    "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt"
-).split()
-BATCH_FIELDS = (
-    "batchId status jobCount completedCount failedCount transformJobName error createdAt updatedAt"
-).split()
+JOB_FIELDS = [
+    "jobId",
+    "status",
+    "payload",
+    "result",
+    "error",
+    "batchId",
+    "transformJobName",
+    "metadata",
+    "submittedAt",
+    "updatedAt",
+    "completedAt",
+]
+BATCH_FIELDS = [
+    "batchId",
+    "status",
+    "jobCount",
+    "completedCount",
+    "failedCount",
+    "transformJobName",
+    "error",
+    "createdAt",
+    "updatedAt",
+]
 
 
 def page(p: Page[T], shape: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
