@@ -1,4 +1,4 @@
-"""Shared fixtures: the core on local adapters (SQLite in tmp, folder bucket) with fake time and transforms."""
+"""Shared fixtures: the core on local adapters (SQLite in tmp, folder bucket), fake time and transforms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hand-written doubles for what local adapters cannot stand in for: time, transform outcomes, a publish log."""
+"""Hand-written doubles where local adapters cannot stand in: time, transform outcomes, a publish log."""
 
 from __future__ import annotations
 

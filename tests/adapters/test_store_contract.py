@@ -16,7 +16,7 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def job(i: int, token: str | None = None) -> Job:
     t = T0 + timedelta(milliseconds=i)
     return Job(job_id=f"job-{i:04d}", status=JobStatus.QUEUED, payload=f"{i},1", submitted_at=t, updated_at=t,
-               client_token=token, metadata='{"n": %d}' % i)  # fmt: skip
+               client_token=token, metadata=f'{{"n": {i}}}')  # fmt: skip
 
 
 def batch(i: int, status: BatchStatus = BatchStatus.BATCHED) -> Batch:

@@ -1,4 +1,4 @@
-"""The local runtime end to end without HTTP: buffer -> batch file -> emulator + demo model -> results -> broadcast."""
+"""The local runtime end to end, no HTTP: buffer, batch file, emulator + demo model, results, broadcast."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def runtime(tmp_path: Path, model: DemoModel) -> AsyncIterator[LocalRuntim
     await rt.stop()
 
 
-async def wait_terminal(rt: LocalRuntime, ids: list[str], timeout: float = 15) -> list[Job]:
+async def wait_terminal(rt: LocalRuntime, ids: list[str], within: float = 15) -> list[Job]:
     async def poll() -> list[Job]:
         while True:
             jobs = rt.ports.store.get_jobs(ids)
@@ -46,7 +46,7 @@ async def wait_terminal(rt: LocalRuntime, ids: list[str], timeout: float = 15) -
                 return jobs
             await asyncio.sleep(0.05)
 
-    return await asyncio.wait_for(poll(), timeout)
+    return await asyncio.wait_for(poll(), within)
 
 
 async def test_every_job_completes_with_the_models_whole_output(runtime: LocalRuntime) -> None:

@@ -131,7 +131,7 @@ def test_failed_transform_fails_every_job_with_the_reason(ports: Ports) -> None:
 
 
 def test_in_progress_after_completion_moves_nothing_back(ports: Ports) -> None:
-    ids, batch = seal(ports, ["1,2"])
+    _, batch = seal(ports, ["1,2"])
     started = transform.start_batch(ports, batch.input_key)
     assert started is not None and started.transform_job_name
     results.on_transform_state(ports, started.transform_job_name, "Completed", None)  # no .out yet
