@@ -7,6 +7,7 @@ import hmac
 import os
 import re
 import secrets
+import socket
 import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -186,16 +187,21 @@ def serve(settings: Settings) -> None:
         print(f"asyncml: dashboard {base}/", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
 
-    app = create_app(build_runtime(settings), api_key, on_ready=banner)
+    class Server(uvicorn.Server):
+        # uvicorn runs the lifespan before it binds the socket: announce the URLs only once a
+        # client reading them can connect.
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                banner()
+
+    app = create_app(build_runtime(settings), api_key)
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        ws_per_message_deflate=False,
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
     )
+    Server(config).run()
 
 
 def load_or_create_api_key(data_dir: Path) -> str:
