@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Generic, TypeVar
 
 from asyncml.model import Batch, Job
@@ -20,10 +20,20 @@ class SubscriberTooSlow(Exception):
 class Topic(Generic[T]):
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[T | None]] = set()
+        self._listeners: list[Callable[[Sequence[T]], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def listen(self, callback: Callable[[Sequence[T]], None]) -> Callable[[], None]:
+        """Call `callback(items)` on the event loop for every publish; returns how to stop.
+
+        The subscription hub uses this rather than `subscribe()`: no queue hop per update, which is
+        a quarter of a subscriber's cost at tens of thousands of updates a second."""
+        self._loop = asyncio.get_running_loop()
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
     def publish(self, items: Sequence[T]) -> None:
-        if not self._queues:
+        if not self._queues and not self._listeners:
             return
         loop = self._loop
         try:
@@ -37,6 +47,8 @@ class Topic(Generic[T]):
             self._fan_out(items)
 
     def _fan_out(self, items: Sequence[T]) -> None:
+        for listener in list(self._listeners):
+            listener(items)
         for q in list(self._queues):
             if q.qsize() + len(items) > MAX_BACKLOG:
                 self._queues.discard(q)
@@ -58,10 +70,6 @@ class Topic(Generic[T]):
                 yield item
         finally:
             self._queues.discard(q)
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._queues)
 
 
 class Broadcast:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from asyncml import shapes
-from asyncml.local.broadcast import Broadcast, SubscriberTooSlow
+from asyncml.local.broadcast import Broadcast
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -83,42 +81,35 @@ class Channel(Generic[T]):
 
 
 class Hub:
-    """Reads the broadcast once per topic for every subscription of the process."""
+    """Listens to the broadcast once per topic for every subscription of the process."""
 
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
         self.jobs: Channel[Any] = Channel("jobId", shapes.job)
         self.batches: Channel[Any] = Channel("batchId", shapes.batch)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stops: list[Callable[[], None]] = []
 
     async def start(self) -> None:
-        """Idempotent; returns once both readers are registered with the broadcast."""
-        if self._tasks:
+        """Idempotent; every update published after it returns reaches the channels."""
+        if self._stops:
             return
-        self._tasks = [
-            asyncio.create_task(self._pump(self.broadcast.jobs.subscribe, self.jobs)),
-            asyncio.create_task(self._pump(self.broadcast.batches.subscribe, self.batches)),
+        self._stops = [
+            self.broadcast.jobs.listen(self._dispatcher(self.jobs)),
+            self.broadcast.batches.listen(self._dispatcher(self.batches)),
         ]
-        # One turn of the loop runs each reader up to its first wait on the broadcast queue, so an
-        # update published after start() returns reaches it.
-        await asyncio.sleep(0)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        for stop in self._stops:
+            stop()
+        self._stops = []
 
-    async def _pump(self, subscribe: Callable[[], AsyncIterator[Any]], channel: Channel[Any]) -> None:
-        while True:
-            try:
-                async for item in subscribe():
-                    channel.dispatch(item)
-            except SubscriberTooSlow:
-                # Delivery is synchronous and cheap, so this means the loop was starved; keep serving.
-                log.warning("subscription fan-out fell behind the broadcast; some updates were dropped")
+    @staticmethod
+    def _dispatcher(channel: Channel[Any]) -> Callable[[Sequence[Any]], None]:
+        def dispatch(items: Sequence[Any]) -> None:
+            for item in items:
+                channel.dispatch(item)
+
+        return dispatch
 
     @property
     def counts(self) -> dict[str, int]:
