@@ -90,8 +90,9 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    # A child is listed under the thread that forked it (the model starts from a worker thread).
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(p) for path in tasks for p in path.read_text().split()]
 
 
 class Subscriber:
