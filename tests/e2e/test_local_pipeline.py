@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncml import batch_files, batcher, queries
+from asyncml import batch_files, batcher, queries, results, transform
 from asyncml.local.demo_model import DemoModel, start_demo_model
 from asyncml.local.wiring import LocalRuntime, build_runtime
 from asyncml.model import BatchStatus, Job, JobStatus
@@ -134,3 +134,43 @@ async def test_restart_picks_up_queued_jobs_unstarted_batches_and_unapplied_outp
         await again.stop()
     assert [j.status for j in jobs] == [JobStatus.COMPLETED, JobStatus.COMPLETED, JobStatus.CANCELLED], jobs
     assert again.recovered["requeued"] == 1 and again.recovered["started"] == 1
+
+
+async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
+    tmp_path: Path, model: DemoModel
+) -> None:
+    settings = make_settings(tmp_path, model)
+    # A previous process ran the transform (the .out is on disk) and died before applying it.
+    rt = build_runtime(settings)
+    jobs = submit_jobs(rt.ports, [SubmitInput(p) for p in IRIS])
+    ids = [j.job_id for j in jobs]
+    b = batcher.seal_batch(rt.ports, ids, seed="s", first_seen=rt.ports.clock.now())
+    assert b is not None
+    transform.mark_processing(rt.ports, [b], transform.job_name_for_batch(settings, b.batch_id))
+    lines = list(rt.ports.bucket.read_lines(b.input_key))
+    out = "".join(f"{line},label-{i}\n" for i, line in enumerate(lines))
+    rt.ports.bucket.put(batch_files.output_key(b.input_key), out.encode())
+    rt.store.close()
+
+    again = build_runtime(settings)
+    completed: list[str] = []
+
+    async def listen() -> None:
+        async for job in again.broadcast.jobs.subscribe():
+            if job.status is JobStatus.COMPLETED:
+                completed.append(job.job_id)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)
+    await again.start()
+    try:
+        done = await wait_terminal(again, ids)
+        # Applying the same file again (a replayed S3 event) moves nothing and publishes nothing.
+        results.apply_output(again.ports, batch_files.output_key(b.input_key))
+        await asyncio.sleep(0.1)
+    finally:
+        listener.cancel()
+        await again.stop()
+    assert [j.result for j in done] == ["label-0", "label-1", "label-2"]
+    assert again.recovered["applied"] == 1
+    assert sorted(completed) == sorted(ids)
