@@ -14,6 +14,9 @@ from asyncml.ports import Clock
 
 log = logging.getLogger(__name__)
 
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+
 SealFn = Callable[[list[str], datetime], None]
 
 
@@ -30,6 +33,7 @@ class Buffer:
         self._first_seen: datetime | None = None
         self._first_mono = 0.0
         self._grown = asyncio.Event()
+        self._retry_in = RETRY_FIRST_S
 
     def put(self, jobs: Sequence[Job]) -> None:
         if not jobs:
@@ -64,9 +68,18 @@ class Buffer:
                 self._first_mono = time.monotonic()
                 try:
                     seal(ids, first_seen)
+                    self._retry_in = RETRY_FIRST_S
                 except Exception:
-                    # The jobs stay QUEUED in the store; the next start re-buffers them.
-                    log.exception("sealing a batch of %d jobs failed", len(ids))
+                    # Like a Lambda error on a Kinesis batch: the same records come again, after a
+                    # backoff. They are still QUEUED in the store, so nothing is lost meanwhile.
+                    log.exception(
+                        "sealing a batch of %d jobs failed; retrying in %gs", len(ids), self._retry_in
+                    )
+                    self._ids.extendleft(reversed(ids))
+                    self._first_seen = first_seen
+                    await asyncio.sleep(self._retry_in)
+                    self._retry_in = min(self._retry_in * 2, RETRY_MAX_S)
+                    break
                 if len(self._ids) < self.batch_size:
                     break
                 await asyncio.sleep(0)  # let the API answer between back-to-back full batches
