@@ -20,6 +20,8 @@ from typing import Any
 
 from asyncml.local.demo_model import start_demo_model
 from asyncml.local.transform_emulator import run_transform_job
+from asyncml.settings import Settings
+from asyncml.transform import build_request
 
 
 def echo_server(port_out: Any) -> None:
@@ -45,28 +47,16 @@ def echo_server(port_out: Any) -> None:
 
 def request(name: str, concurrency: int, payload_mb: int, strategy: str = "MultiRecord") -> dict[str, Any]:
     """Exactly what asyncml's local runtime sends for a CSV batch file."""
-    return {
-        "TransformJobName": name,
-        "ModelName": "asyncml-demo",
-        "TransformInput": {
-            "DataSource": {
-                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://asyncml-local/data/{name}.csv"}
-            },
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-            "CompressionType": "None",
-        },
-        "TransformOutput": {
-            "S3OutputPath": "s3://asyncml-local/result/",
-            "Accept": "text/csv",
-            "AssembleWith": "Line",
-        },
-        "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-        "MaxConcurrentTransforms": concurrency,
-        "BatchStrategy": strategy,
-        "MaxPayloadInMB": payload_mb,
-        "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$"},
-    }
+    settings = Settings(max_payload_mb=payload_mb, max_concurrent_transforms=concurrency)
+    req = build_request(
+        settings,
+        name,
+        s3_uri=f"s3://asyncml-local/data/{name}.csv",
+        data_type="S3Prefix",
+        output_path="s3://asyncml-local/result/",
+    )
+    req["BatchStrategy"] = strategy
+    return req
 
 
 def write_batch(root: Path, name: str, records: int) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from asyncml.local.demo_model import DemoModel, start_demo_model
+from asyncml.settings import Settings
+from asyncml.transform import build_request
 
 # The console script a user runs (installed next to this interpreter by `pip install -e`).
 _SCRIPT = Path(sys.executable).with_name("asyncml")
@@ -25,25 +27,13 @@ ASYNCML.append("transform")
 
 
 def request(uri: str = "s3://asyncml-local/data/2026/11/25/", data_type: str = "S3Prefix") -> dict[str, Any]:
-    return {
-        "TransformJobName": "asyncml-20261125-120000-ab12cd34",
-        "ModelName": "asyncml-demo",
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": uri}},
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-            "CompressionType": "None",
-        },
-        "TransformOutput": {
-            "S3OutputPath": "s3://asyncml-local/result/",
-            "Accept": "text/csv",
-            "AssembleWith": "Line",
-        },
-        "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-        "BatchStrategy": "MultiRecord",
-        "MaxPayloadInMB": 6,
-        "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$"},
-    }
+    return build_request(
+        Settings(),
+        "asyncml-20261125-120000-ab12cd34",
+        s3_uri=uri,
+        data_type=data_type,
+        output_path="s3://asyncml-local/result/",
+    )
 
 
 @pytest.fixture(scope="module")

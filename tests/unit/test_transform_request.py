@@ -9,26 +9,17 @@ import pytest
 
 from asyncml.errors import InvalidTransformRequest
 from asyncml.local.transform_request import container_environment, resolve_settings, validate_request
+from asyncml.settings import Settings
+from asyncml.transform import build_request
 
-ASYNCML_CSV: dict[str, Any] = {
-    "TransformJobName": "asyncml-20261125-120000-ab12cd34",
-    "ModelName": "asyncml-demo",
-    "TransformInput": {
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://asyncml-local/data/x.csv"}},
-        "ContentType": "text/csv",
-        "SplitType": "Line",
-        "CompressionType": "None",
-    },
-    "TransformOutput": {
-        "S3OutputPath": "s3://asyncml-local/result/",
-        "Accept": "text/csv",
-        "AssembleWith": "Line",
-    },
-    "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-    "BatchStrategy": "MultiRecord",
-    "MaxPayloadInMB": 6,
-    "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$"},
-}
+# Exactly what asyncml's core sends for a CSV batch (the cloud sends the same dict to SageMaker).
+ASYNCML_CSV: dict[str, Any] = build_request(
+    Settings(),
+    "asyncml-20261125-120000-ab12cd34",
+    s3_uri="s3://asyncml-local/data/x.csv",
+    data_type="S3Prefix",
+    output_path="s3://asyncml-local/result/",
+)
 
 
 def request(**changes: Any) -> dict[str, Any]:
