@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asyncml.model import Batch, Job, Page
+from asyncml.model import Batch, BatchStatus, Job, JobStatus, Page
 
 T = TypeVar("T")
 
@@ -57,6 +57,40 @@ def batch(b: Batch) -> dict[str, Any]:
         "createdAt": aws_datetime(b.created_at),
         "updatedAt": aws_datetime(b.updated_at),
     }
+
+
+def job_from_fields(f: dict[str, Any]) -> Job:
+    """The inverse of `job`: a publish mutation's JobUpdate back into the domain object."""
+    when = parse_aws_datetime
+    return Job(
+        job_id=f["jobId"],
+        status=JobStatus(f["status"]),
+        payload=f["payload"],
+        result=f.get("result"),
+        error=f.get("error"),
+        batch_id=f.get("batchId"),
+        transform_job_name=f.get("transformJobName"),
+        metadata=f.get("metadata"),
+        submitted_at=when(f["submittedAt"]),
+        updated_at=when(f["updatedAt"]),
+        completed_at=when(f["completedAt"]) if f.get("completedAt") else None,
+    )
+
+
+def batch_from_fields(f: dict[str, Any]) -> Batch:
+    """The inverse of `batch`; `input_key` is not part of the API, so an update never carries it."""
+    return Batch(
+        batch_id=f["batchId"],
+        status=BatchStatus(f["status"]),
+        job_count=f["jobCount"],
+        completed_count=f["completedCount"],
+        failed_count=f["failedCount"],
+        transform_job_name=f.get("transformJobName"),
+        error=f.get("error"),
+        input_key="",
+        created_at=parse_aws_datetime(f["createdAt"]),
+        updated_at=parse_aws_datetime(f["updatedAt"]),
+    )
 
 
 # The publish mutations take the object's own fields as their input.

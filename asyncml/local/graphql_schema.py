@@ -13,7 +13,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
-from asyncml import model, queries, shapes, submit
+from asyncml import queries, shapes, submit
 from asyncml.local.broadcast import Broadcast
 from asyncml.local.fanout import Channel, Hub
 from asyncml.local.graphql_errors import AppSyncErrors, log_unexpected
@@ -115,47 +115,15 @@ class Query:
         return BatchConnection(items=[batch_of(shapes.batch(b)) for b in p.items], nextToken=p.next_token)
 
 
-def _domain_job(f: dict[str, Any]) -> model.Job:
-    when = shapes.parse_aws_datetime
-    return model.Job(
-        job_id=f["jobId"],
-        status=model.JobStatus(f["status"]),
-        payload=f["payload"],
-        result=f["result"],
-        error=f["error"],
-        batch_id=f["batchId"],
-        transform_job_name=f["transformJobName"],
-        metadata=f["metadata"],
-        submitted_at=when(f["submittedAt"]),
-        updated_at=when(f["updatedAt"]),
-        completed_at=when(f["completedAt"]) if f["completedAt"] else None,
-    )
-
-
-def _domain_batch(f: dict[str, Any]) -> model.Batch:
-    return model.Batch(
-        batch_id=f["batchId"],
-        status=model.BatchStatus(f["status"]),
-        job_count=f["jobCount"],
-        completed_count=f["completedCount"],
-        failed_count=f["failedCount"],
-        transform_job_name=f["transformJobName"],
-        error=f["error"],
-        input_key="",  # not part of the API; a published update never carries it
-        created_at=shapes.parse_aws_datetime(f["createdAt"]),
-        updated_at=shapes.parse_aws_datetime(f["updatedAt"]),
-    )
-
-
 def _publish_job_update(info: strawberry.Info, update: JobUpdate) -> Job | None:
     f = fields_of(update)
-    info.context.broadcast.publish_jobs([_domain_job(f)])
+    info.context.broadcast.publish_jobs([shapes.job_from_fields(f)])
     return job_of(f)
 
 
 def _publish_batch_update(info: strawberry.Info, update: BatchUpdate) -> Batch | None:
     f = fields_of(update)
-    info.context.broadcast.publish_batch(_domain_batch(f))
+    info.context.broadcast.publish_batch(shapes.batch_from_fields(f))
     return batch_of(f)
 
 
