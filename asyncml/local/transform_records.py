@@ -90,6 +90,12 @@ def mini_batches(records: list[str], limit: int | None, single: bool) -> Iterato
         yield start, len(records)
 
 
+def _split_lines(text: str) -> list[str]:
+    """Lines without their `\n` or `\r\n`; a plain split unless a CR is there to strip."""
+    lines = text.split("\n")
+    return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
+
+
 async def _by_line(
     data: bytes,
     *,
@@ -100,11 +106,9 @@ async def _by_line(
     out: AtomicOutput,
     report: Report,
 ) -> None:
-    text = data.decode(*_ENC)
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = [line.removesuffix("\r") for line in lines]
-    lines = [line for line in lines if line]  # blank lines are not records (unconfirmed on AWS)
+    lines = [
+        line for line in _split_lines(data.decode(*_ENC)) if line
+    ]  # blank lines are not records (unconfirmed on AWS)
     sent = processor.filter_inputs(lines) if processor else lines
     # Outputs are counted when they are reassembled as lines or joined to their inputs.
     as_lines = settings.assemble_with == "Line" or processor is not None
@@ -119,10 +123,7 @@ async def _by_line(
             slots.release()
         if not as_lines:
             return body  # AssembleWith None: the response bodies are concatenated as they are
-        answer = body.decode(*_ENC).removesuffix("\n")
-        outputs = answer.split("\n")
-        if "\r" in answer:
-            outputs = [line.removesuffix("\r") for line in outputs]
+        outputs = _split_lines(body.decode(*_ENC).removesuffix("\n"))
         if len(outputs) != end - start:
             raise FileFailed(
                 f"the model returned {len(outputs)} records for a mini-batch of {end - start}"
