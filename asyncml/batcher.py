@@ -27,17 +27,21 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     settings = ports.settings
     key = batch_files.input_key(batch_id, settings.file_extension)
     now = ports.clock.now()
-    batch = ports.store.create_batch(
-        Batch(
-            batch_id=batch_id,
-            status=BatchStatus.BATCHED,
-            job_count=len(queued),
-            created_at=now,
-            updated_at=now,
-            input_key=key,
+    # A replay finds the batch already recorded: it neither announces it again nor trusts that the
+    # file was written before the crash.
+    batch = ports.store.get_batch(batch_id)
+    created = batch is None
+    if batch is None:
+        batch = ports.store.create_batch(
+            Batch(
+                batch_id=batch_id,
+                status=BatchStatus.BATCHED,
+                job_count=len(queued),
+                created_at=now,
+                updated_at=now,
+                input_key=key,
+            )
         )
-    )
-    created = batch.created_at == now
     if created or not ports.bucket.exists(key):
         records = (batch_files.Record(j.job_id, j.payload) for j in queued)
         ports.bucket.put(key, batch_files.encode_lines(records, settings.content_type))

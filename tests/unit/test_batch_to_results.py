@@ -162,3 +162,27 @@ def test_schedule_starts_one_job_over_a_manifest_of_unstarted_batches(ports: Por
     assert settled[b1.batch_id].status is BatchStatus.COMPLETED
     assert settled[b2.batch_id].status is BatchStatus.FAILED
     assert ports.bucket.exists(results_key)
+
+
+def test_a_replay_after_a_crash_before_the_file_was_written_writes_it(ports: Ports) -> None:
+    jobs = submit_jobs(ports, [SubmitInput("1,2"), SubmitInput("3,4")])
+    ids = [j.job_id for j in jobs]
+    now = ports.clock.now()
+    # The state a crash leaves between the batch record and the file: the record, no file, jobs QUEUED.
+    batch_id = batch_files.make_batch_id(now, ids[0])
+    key = batch_files.input_key(batch_id, "csv")
+    ports.store.create_batch(
+        Batch(
+            batch_id=batch_id,
+            status=BatchStatus.BATCHED,
+            job_count=2,
+            created_at=now,
+            updated_at=now,
+            input_key=key,
+        )  # fmt: skip
+    )
+    again = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=now)
+    assert again is not None and again.batch_id == batch_id
+    assert [line.split(",")[0] for line in ports.bucket.read_lines(key)] == ids
+    assert {queries.get_job(ports, i).status for i in ids} == {JobStatus.BATCHED}  # type: ignore[union-attr]
+    assert ports.publisher.batches == []  # type: ignore[attr-defined]  # announced when first recorded
