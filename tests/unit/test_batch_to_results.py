@@ -179,7 +179,7 @@ def test_a_replay_after_a_crash_before_the_file_was_written_writes_it(ports: Por
             created_at=now,
             updated_at=now,
             input_key=key,
-        )  # fmt: skip
+        )
     )
     again = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=now)
     assert again is not None and again.batch_id == batch_id
