@@ -31,7 +31,9 @@ def get_job(jobId: str) -> Shape | None:
 @app.resolver(type_name="Query", field_name="listJobs")
 def list_jobs(
     status: str | None = None,
-    batchId: str | None = None, limit: int | None = None, nextToken: str | None = None
+    batchId: str | None = None,
+    limit: int | None = None,
+    nextToken: str | None = None,
 ) -> Shape:
     wanted = JobStatus(status) if status else None  # the schema's enum: AppSync has checked the value
     ports = cloud_ports()

@@ -17,7 +17,7 @@ logger = Logger(service="asyncml")
 metrics = Metrics(namespace="asyncml", service="asyncml")
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].responseElements.\"x-amz-request-id\"")
+@logger.inject_lambda_context(correlation_id_path='Records[0].responseElements."x-amz-request-id"')
 @metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:

@@ -16,7 +16,7 @@ logger = Logger(service="asyncml")
 metrics = Metrics(namespace="asyncml", service="asyncml")
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].responseElements.\"x-amz-request-id\" || id")
+@logger.inject_lambda_context(correlation_id_path='Records[0].responseElements."x-amz-request-id" || id')
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("source") == "aws.events":  # the EventBridge schedule (TriggerType schedule)
