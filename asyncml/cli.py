@@ -63,16 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValidationError as exc:
             print(f"asyncml: {exc.message}", file=sys.stderr)
             return 2
-        from asyncml.local.server import serve
+        from asyncml.local.api.server import serve
 
         serve(settings)
         return 0
     if args.command == "transform":
-        from asyncml.local.transform_cli import run_transform_command
+        from asyncml.transform_emulator.cli import run_transform_command
 
         return run_transform_command(args.request, bucket_root=args.bucket_root, model_url=args.model_url)
     if args.command == "model":
-        from asyncml.local.demo_model import serve_model
+        from asyncml.transform_emulator.demo_model import serve_model
 
         serve_model(host=args.host, port=args.port)
         return 0

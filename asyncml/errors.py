@@ -32,9 +32,3 @@ class Conflict(AsyncmlError):
     """The request is valid but the object's current state forbids it (e.g. cancelling a BATCHED job)."""
 
     error_type = "Conflict"
-
-
-class InvalidTransformRequest(AsyncmlError):
-    """A CreateTransformJob-shaped request that SageMaker's own validation would refuse."""
-
-    error_type = "ValidationException"

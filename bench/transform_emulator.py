@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asyncml.local.demo_model import start_demo_model
-from asyncml.local.transform_emulator import run_transform_job
 from asyncml.settings import Settings
 from asyncml.transform import build_request
+from asyncml.transform_emulator.demo_model import start_demo_model
+from asyncml.transform_emulator.job import run_transform_job
 
 
 def echo_server(port_out: Any) -> None:

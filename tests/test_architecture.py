@@ -22,6 +22,17 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def imported_module_paths(path: Path) -> set[str]:
+    """Dotted names as written (`asyncml.local.wiring`), with `from asyncml import x` as `asyncml.x`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
 @pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
 def test_core_imports_no_boto3_strawberry_or_sqlite(path: Path) -> None:
     assert not imported_modules(path) & {"boto3", "botocore", "strawberry", "sqlite3", "sklearn", "httpx"}
@@ -34,7 +45,7 @@ def test_boto3_appears_only_under_aws_and_sklearn_only_in_the_demo_model() -> No
         if "boto3" in mods or "botocore" in mods:
             assert rel.startswith("asyncml/aws/"), rel
         if "sklearn" in mods:
-            assert rel == "asyncml/local/demo_model.py", rel
+            assert rel == "asyncml/transform_emulator/demo_model.py", rel
 
 
 @pytest.mark.parametrize("folder", ["resolvers", "workers"])
@@ -43,3 +54,13 @@ def test_handlers_touch_no_aws_sdk_or_environment(folder: str) -> None:
         source = path.read_text()
         assert not imported_modules(path) & {"boto3", "botocore", "sqlite3"}, path.name
         assert "os.environ" not in source and "getenv" not in source, path.name
+
+
+def test_the_transform_emulator_imports_nothing_else_of_asyncml() -> None:
+    # It could ship as its own distribution: SageMaker's Batch Transform on one machine.
+    package = ROOT / "asyncml" / "transform_emulator"
+    paths = sorted(package.rglob("*.py"))
+    assert paths, "asyncml/transform_emulator/ is missing"
+    for path in paths:
+        mods = {m for m in imported_module_paths(path) if m.split(".")[0] == "asyncml"}
+        assert all(m.startswith("asyncml.transform_emulator") for m in mods), (path.name, mods)

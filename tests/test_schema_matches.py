@@ -16,7 +16,7 @@ from graphql import (
     print_ast,
 )
 
-from asyncml.local.graphql_schema import schema as local_schema
+from asyncml.local.api.schema import schema as local_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 

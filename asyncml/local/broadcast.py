@@ -1,39 +1,77 @@
-"""[7] publish (local): an in-process Publisher fanning job and batch updates out to live subscriptions."""
+"""[7] publish (local): the in-process Publisher; each topic hands every update to its matching subscriptions.
+
+One vocabulary: a `Broadcast` has two `Topic`s (jobs, batches); a `Subscription` on a topic is a
+filter plus a callback. This is what AppSync's `@aws_subscribe` and its filtering do in the cloud."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Generic, TypeVar
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
+from asyncml import shapes
 from asyncml.model import Batch, Job
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-MAX_BACKLOG = 100_000  # updates a subscriber may fall behind by before it is dropped
+# Called with the update's field dict (every field, shaped once per update) and a dict shared by every
+# delivery of that one update, so subscribers with the same selection can share one encoded frame.
+Deliver = Callable[[dict[str, Any], dict[Any, Any]], None]
 
 
-class SubscriberTooSlow(Exception):
-    """The subscriber fell MAX_BACKLOG updates behind; it is closed rather than let memory grow."""
+@dataclass(eq=False)
+class Subscription:
+    filters: dict[str, Any]
+    deliver: Deliver
+    key: Any = None  # the value of the topic's key field this subscription wants, or None for all
+    rest: tuple[tuple[str, Any], ...] = field(default=())
 
 
 class Topic(Generic[T]):
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[T | None]] = set()
-        self._listeners: list[Callable[[Sequence[T]], None]] = []
+    """The subscriptions of one kind of update, indexed by its key field (jobId / batchId).
+
+    Most clients watch their own job, so indexing by key keeps an update's cost proportional to the
+    subscriptions that want it, plus the ones that filter on nothing or on other fields only."""
+
+    def __init__(self, key_field: str, shape: Callable[[T], dict[str, Any]]) -> None:
+        self.key_field = key_field
+        self._key_attr = "".join("_" + c.lower() if c.isupper() else c for c in key_field)  # jobId -> job_id
+        self.shape = shape
+        self.by_key: dict[Any, set[Subscription]] = {}
+        self.unkeyed: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def listen(self, callback: Callable[[Sequence[T]], None]) -> Callable[[], None]:
-        """Call `callback(items)` on the event loop for every publish; returns how to stop.
-
-        The subscription hub uses this rather than `subscribe()`: no queue hop per update, which is
-        a quarter of a subscriber's cost at tens of thousands of updates a second."""
+    def add(self, filters: Mapping[str, Any], deliver: Deliver) -> Subscription:
+        """Deliver every matching update published from now on, on the calling event loop."""
         self._loop = asyncio.get_running_loop()
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback)
+        # AppSync: an argument left out (or null) matches everything; the others must all be equal.
+        given = {k: v for k, v in filters.items() if v is not None}
+        key = given.pop(self.key_field, None)
+        sub = Subscription(dict(filters), deliver, key, tuple(given.items()))
+        if key is None:
+            self.unkeyed.add(sub)
+        else:
+            self.by_key.setdefault(key, set()).add(sub)
+        return sub
+
+    def remove(self, sub: Subscription) -> None:
+        if sub.key is None:
+            self.unkeyed.discard(sub)
+            return
+        subs = self.by_key.get(sub.key)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self.by_key[sub.key]
+
+    def __len__(self) -> int:
+        return len(self.unkeyed) + sum(len(s) for s in self.by_key.values())
 
     def publish(self, items: Sequence[T]) -> None:
-        if not self._queues and not self._listeners:
+        if not self.unkeyed and not self.by_key:
             return
         loop = self._loop
         try:
@@ -41,43 +79,36 @@ class Topic(Generic[T]):
         except RuntimeError:
             running = None
         if loop is not None and running is not loop:
-            # Called from a worker thread: hand the fan-out to the loop that owns the queues.
-            loop.call_soon_threadsafe(self._fan_out, list(items))
+            # Called from a worker thread: deliveries run on the loop that owns the subscriptions.
+            loop.call_soon_threadsafe(self._dispatch_all, list(items))
         else:
-            self._fan_out(items)
+            self._dispatch_all(items)
 
-    def _fan_out(self, items: Sequence[T]) -> None:
-        for listener in list(self._listeners):
-            listener(items)
-        for q in list(self._queues):
-            if q.qsize() + len(items) > MAX_BACKLOG:
-                self._queues.discard(q)
-                q.put_nowait(None)
-                continue
-            for item in items:
-                q.put_nowait(item)
+    def _dispatch_all(self, items: Sequence[T]) -> None:
+        for item in items:
+            self._dispatch(item)
 
-    async def subscribe(self) -> AsyncIterator[T]:
-        """Yield every update published from now on, until the caller stops iterating."""
-        self._loop = asyncio.get_running_loop()
-        q: asyncio.Queue[T | None] = asyncio.Queue()
-        self._queues.add(q)
-        try:
-            while True:
-                item = await q.get()
-                if item is None:
-                    raise SubscriberTooSlow(f"subscriber fell more than {MAX_BACKLOG} updates behind")
-                yield item
-        finally:
-            self._queues.discard(q)
+    def _dispatch(self, item: T) -> None:
+        fields: dict[str, Any] | None = None
+        keyed = self.by_key.get(getattr(item, self._key_attr), ())
+        memo: dict[Any, Any] = {}
+        for subs in (keyed, self.unkeyed):
+            for sub in tuple(subs):
+                if fields is None:
+                    fields = self.shape(item)
+                if all(fields.get(name) == value for name, value in sub.rest):
+                    try:
+                        sub.deliver(fields, memo)
+                    except Exception:  # one broken subscriber must not starve the others
+                        log.exception("subscription delivery failed")
 
 
 class Broadcast:
-    """The local Publisher: what AppSync's `@aws_subscribe` does for the cloud."""
+    """The local Publisher, and where the local API subscribes."""
 
     def __init__(self) -> None:
-        self.jobs: Topic[Job] = Topic()
-        self.batches: Topic[Batch] = Topic()
+        self.jobs: Topic[Job] = Topic("jobId", shapes.job)
+        self.batches: Topic[Batch] = Topic("batchId", shapes.batch)
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
         self.jobs.publish(jobs)

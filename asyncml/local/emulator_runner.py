@@ -23,20 +23,22 @@ class EmulatorRunner:
     process left unfinished. The emulator runs on worker threads (its own event loop each), so a
     large file never stalls the API."""
 
-    def __init__(self, bucket_root: Path, requests_dir: Path, on_done: DoneFn) -> None:
+    def __init__(self, bucket_root: Path, requests_dir: Path) -> None:
         self.bucket_root = bucket_root
         self.requests_dir = requests_dir
         self.requests_dir.mkdir(parents=True, exist_ok=True)
-        self.on_done = on_done
+        self.on_done: DoneFn | None = None
         self.model_url = ""
         self.ready_timeout_s = 60.0  # how long a job waits for the model's /ping, as SageMaker does
         self._pool = ThreadPoolExecutor(MAX_RUNNING, thread_name_prefix="transform")
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def bind(self, loop: asyncio.AbstractEventLoop, model_url: str) -> None:
+    def bind(self, loop: asyncio.AbstractEventLoop, model_url: str, on_done: DoneFn) -> None:
+        """Where jobs run, the model they call, and who hears each job's end (the triggers)."""
         self._loop = loop
         self.model_url = model_url
+        self.on_done = on_done
 
     def start(self, request: dict[str, Any]) -> None:
         name = str(request["TransformJobName"])
@@ -57,14 +59,14 @@ class EmulatorRunner:
         return True
 
     def _launch(self, name: str, request: dict[str, Any]) -> None:
-        if self._loop is None:
+        if self._loop is None or self.on_done is None:
             raise RuntimeError("EmulatorRunner.bind() must be called before a job starts")
         task = self._loop.create_task(self._run(name, request))
         self._tasks[name] = task
         task.add_done_callback(lambda _t: self._tasks.pop(name, None))
 
     async def _run(self, name: str, request: dict[str, Any]) -> None:
-        from asyncml.local.transform_emulator import run_transform_job
+        from asyncml.transform_emulator.job import run_transform_job
 
         def run_in_thread() -> dict[str, Any]:
             return asyncio.run(
@@ -85,6 +87,7 @@ class EmulatorRunner:
                 "TransformJobStatus": "Failed",
                 "FailureReason": f"emulator: {exc}",
             }
+        assert self.on_done is not None  # _launch checked it
         await self.on_done(name, describe)
 
     async def wait_idle(self) -> None:

@@ -41,12 +41,12 @@ class LocalRuntime:
         jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
         url = self.settings.model_url
         if not url:
-            from asyncml.local.demo_model import start_demo_model
+            from asyncml.transform_emulator.demo_model import start_demo_model
 
             self._model = await asyncio.to_thread(start_demo_model)
             url = self._model.url
         self.model_url = url
-        self.runner.bind(asyncio.get_running_loop(), url)
+        self.runner.bind(asyncio.get_running_loop(), url, self.triggers.transform_done)
         self.recovered = self.triggers.recover(self.buffer.put)
         self._tasks.append(asyncio.create_task(self.buffer.run(self.triggers.seal), name="buffer"))
         if self.settings.trigger == "schedule":
@@ -73,13 +73,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
     store = SqliteJobStore(data_dir / "asyncml.db")
     bucket = FolderBucket(data_dir / "bucket", settings.bucket_name)
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)
-    broadcast = Broadcast()
-    holder: list[Triggers] = []
-
-    async def on_done(name: str, describe: dict[str, Any]) -> None:
-        await holder[0].transform_done(name, describe)
-
-    runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms", on_done)
+    broadcast = Broadcast()  # the Publisher, and the topics the API's subscriptions listen on
+    runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms")
     ports = Ports(
         settings=settings,
         store=store,
@@ -90,5 +85,4 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
         clock=clock,
     )
     triggers = Triggers(ports, runner)
-    holder.append(triggers)
     return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store)

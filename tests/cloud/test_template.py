@@ -109,6 +109,7 @@ def test_the_layer_carries_the_core_and_powertools_only(built: Path) -> None:
     layer = built / "CoreLayer" / "python"
     assert (layer / "asyncml" / "aws" / "wiring.py").exists() and (layer / "aws_lambda_powertools").is_dir()
     assert not (layer / "asyncml" / "local").exists()  # the local runtime needs strawberry, sklearn...
+    assert not (layer / "asyncml" / "transform_emulator").exists()  # so does the emulator (httpx, sklearn)
     assert not any(layer.glob("tests")) and not any(layer.rglob(".venv*"))
     size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
     assert size < 20 * 1024 * 1024

@@ -15,10 +15,10 @@ import httpx
 import pytest
 import uvicorn
 
-from asyncml.local.demo_model import DemoModel, start_demo_model
-from asyncml.local.server import create_app
+from asyncml.local.api.server import create_app
 from asyncml.local.wiring import LocalRuntime, build_runtime
 from asyncml.settings import Settings
+from asyncml.transform_emulator.demo_model import DemoModel, start_demo_model
 
 API_KEY = "da2-e2etestkey0000000000000000"
 KA_INTERVAL = 0.2  # fast keep-alives, so a test sees several

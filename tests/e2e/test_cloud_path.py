@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from asyncml.local.demo_model import start_demo_model
-from asyncml.local.transform_emulator import run_transform_job
+from asyncml.transform_emulator.demo_model import start_demo_model
+from asyncml.transform_emulator.job import run_transform_job
 from resolvers import api
 from tests.cloud_harness import (
     Cloud,

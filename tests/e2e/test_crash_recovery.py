@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncml.local.demo_model import DemoModel
+from asyncml.transform_emulator.demo_model import DemoModel
 from tests.browser.live_server import LiveServer
 
 SUBMIT = (

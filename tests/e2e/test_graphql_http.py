@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from asyncml.local.demo_model import DemoModel
+from asyncml.transform_emulator.demo_model import DemoModel
 from tests.e2e.conftest import LiveServer, e2e_settings, run_server
 
 SUBMIT = "mutation ($input: SubmitJobInput!) { submitJob(input: $input) { jobId status payload metadata } }"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from asyncml import batch_files, batcher, queries, results, transform
-from asyncml.local.demo_model import DemoModel, start_demo_model
+from asyncml import batch_files, batcher, queries, results, shapes, transform
 from asyncml.local.wiring import LocalRuntime, build_runtime
 from asyncml.model import BatchStatus, Job, JobStatus
 from asyncml.settings import Settings
 from asyncml.submit import SubmitInput, cancel_job, submit_jobs
+from asyncml.transform_emulator.demo_model import DemoModel, start_demo_model
 
 IRIS = ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5"]
 
@@ -51,16 +51,10 @@ async def wait_terminal(rt: LocalRuntime, ids: list[str], within: float = 15) ->
 
 async def test_every_job_completes_with_the_models_whole_output(runtime: LocalRuntime) -> None:
     updates: list[Job] = []
-
-    async def listen() -> None:
-        async for job in runtime.broadcast.jobs.subscribe():
-            updates.append(job)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
+    sub = runtime.broadcast.jobs.add({}, lambda f, _memo: updates.append(shapes.job_from_fields(f)))
     ids = [j.job_id for j in submit_jobs(runtime.ports, [SubmitInput(p) for p in IRIS])]
     jobs = await wait_terminal(runtime, ids)
-    listener.cancel()
+    runtime.broadcast.jobs.remove(sub)
     assert [j.status for j in jobs] == [JobStatus.COMPLETED] * 3
     labels = [j.result.split(",")[0] for j in jobs]  # type: ignore[union-attr]
     assert labels == ["setosa", "virginica", "versicolor"]
@@ -154,14 +148,7 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
 
     again = build_runtime(settings)
     completed: list[str] = []
-
-    async def listen() -> None:
-        async for job in again.broadcast.jobs.subscribe():
-            if job.status is JobStatus.COMPLETED:
-                completed.append(job.job_id)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
+    again.broadcast.jobs.add({"status": "COMPLETED"}, lambda f, _memo: completed.append(f["jobId"]))
     await again.start()
     try:
         done = await wait_terminal(again, ids)
@@ -169,7 +156,6 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
         results.apply_output(again.ports, batch_files.output_key(b.input_key))
         await asyncio.sleep(0.1)
     finally:
-        listener.cancel()
         await again.stop()
     assert [j.result for j in done] == ["label-0", "label-1", "label-2"]
     assert again.recovered["applied"] == 1

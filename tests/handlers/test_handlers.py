@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient  # the local server, for errorType parity
 
-from asyncml.local.server import create_app
+from asyncml.local.api.server import create_app
 from asyncml.local.wiring import build_runtime
 from asyncml.settings import Settings
 from resolvers import api

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from asyncml.local.server import load_or_create_api_key
+from asyncml.local.api.api_key import load_or_create_api_key
 
 
 def test_first_start_makes_a_key_only_its_owner_can_read(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asyncml.local.transform_files import InputError, InputObject, list_inputs
-from asyncml.local.transform_invoke import ModelClient, ModelNotReady
-from asyncml.local.transform_records import FileFailed, transform_file
-from asyncml.local.transform_request import TransformSettings, resolve_settings, validate_request
+from asyncml.transform_emulator.files import InputError, InputObject, list_inputs
+from asyncml.transform_emulator.invoke import ModelClient, ModelNotReady
+from asyncml.transform_emulator.records import FileFailed, transform_file
+from asyncml.transform_emulator.request import TransformSettings, resolve_settings, validate_request
 
 ARN_PREFIX = "arn:aws:sagemaker:local:000000000000:transform-job/"
 MAX_FAILURE_REASON = 1024  # DescribeTransformJob's FailureReason limit

@@ -6,20 +6,18 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from asyncml.local.graphql_schema import ApiContext
-from asyncml.local.realtime_session import Session
+from asyncml.local.api.auth import HEADER, UNAUTHORIZED, WRONG_KEY, ApiKeyAuth
+from asyncml.local.api.realtime_session import KA_INTERVAL, Session
+from asyncml.local.api.schema import ApiContext
 
 SUBPROTOCOL = "graphql-ws"  # the old Apollo name; AppSync's own message set rides on it
-CONNECTION_TIMEOUT_MS = 300_000  # what AppSync puts in connection_ack: the longest wait between two `ka`
-KA_INTERVAL = 10.0  # well within CONNECTION_TIMEOUT_MS, and within Amplify's 65 s "keep alive missed"
 INIT_WAIT = 10.0  # gql and Amplify wait 10-15 s for the ack; an unauthorized client is answered as fast
 
 
@@ -45,8 +43,8 @@ def connect_headers(ws: WebSocket) -> list[dict[str, Any]]:
     for proto in ws.scope.get("subprotocols", ()):
         if proto.startswith("header-") and (obj := decode_header(proto[len("header-") :])) is not None:
             found.append(obj)
-    if "x-api-key" in ws.headers:
-        found.append({"x-api-key": ws.headers["x-api-key"]})
+    if HEADER in ws.headers:
+        found.append({HEADER: ws.headers[HEADER]})
     return found
 
 
@@ -57,20 +55,14 @@ class RealtimeEndpoint:
         self,
         *,
         context: Callable[[], ApiContext],
-        api_key: str,
+        auth: ApiKeyAuth,
         ka_interval: float = KA_INTERVAL,
         origin_ok: Callable[[WebSocket], bool] = lambda ws: True,
     ) -> None:
         self.context = context
-        self.api_key = api_key
+        self.auth = auth
         self.ka_interval = ka_interval
         self.origin_ok = origin_ok
-
-    def key_ok(self, headers: Mapping[str, Any] | None) -> bool:
-        if not isinstance(headers, Mapping):
-            return False
-        given = next((v for k, v in headers.items() if str(k).lower() == "x-api-key"), None)
-        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.api_key.encode())
 
     async def handle(self, ws: WebSocket) -> None:
         if not self.origin_ok(ws):
@@ -79,10 +71,10 @@ class RealtimeEndpoint:
         offered = ws.scope.get("subprotocols", ())
         # Amplify's `ws` client refuses a handshake that picks no subprotocol.
         await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        authorized = any(self.key_ok(h) for h in connect_headers(ws))
-        ctx = self.context()
-        await ctx.hub.start()
-        session = Session(self, ws, ctx, authorized)
+        authorized = any(self.auth.headers_ok(h) for h in connect_headers(ws))
+        session = Session(
+            ws, new_context=self.context, auth=self.auth, authorized=authorized, ka_interval=self.ka_interval
+        )
         writer = asyncio.create_task(session.write())
         try:
             if not authorized:
@@ -105,4 +97,4 @@ class RealtimeEndpoint:
         # (gql, Amplify) see connection_error rather than a bare close.
         with contextlib.suppress(TimeoutError, WebSocketDisconnect):
             await asyncio.wait_for(ws.receive_text(), timeout=INIT_WAIT)
-        session.fail_connection("UnauthorizedException", "You are not authorized to make this call.", 401)
+        session.fail_connection(UNAUTHORIZED, WRONG_KEY, 401)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from asyncml.errors import InvalidTransformRequest
+from asyncml.transform_emulator.errors import InvalidTransformRequest
 
 # SageMaker's S3Uri pattern is `(https|s3)://([^/]+)/?(.*)`; the emulator also reads file:// URIs.
 _URI = r"(https|s3)://([^/]+)/?(.*)|file://.*"

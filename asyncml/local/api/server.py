@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
-import os
 import re
-import secrets
 import socket
-import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,21 +19,21 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from asyncml.local.appsync_realtime import KA_INTERVAL, RealtimeEndpoint
+from asyncml.local.api.api_key import load_or_create_api_key
+from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.realtime import RealtimeEndpoint
+from asyncml.local.api.realtime_session import KA_INTERVAL
+from asyncml.local.api.schema import ApiContext, schema
+from asyncml.local.api.view import GraphQLView, execute_json
 from asyncml.local.broadcast import Broadcast
-from asyncml.local.fanout import Hub
-from asyncml.local.graphql_schema import ApiContext, schema
-from asyncml.local.graphql_view import GraphQLView, execute_json
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
-DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "client_examples" / "dashboard"
+DASHBOARD_DIR = Path(__file__).resolve().parents[3] / "client_examples" / "dashboard"
 # Pages on this machine (the dashboard from `npx serve`, a Vite dev server) may call the API; they
 # still need the API key. Anything else is refused by the browser (HTTP) or by us (WebSocket).
 LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 _LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
-MISSING_KEY = "Valid authorization header not provided."  # AppSync's words for a missing x-api-key
-WRONG_KEY = "You are not authorized to make this call."
 
 
 class Runtime(Protocol):
@@ -54,10 +50,6 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
 
-def _unauthorized(message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"errorType": "UnauthorizedException", "message": message}]}, 401)
-
-
 def create_app(
     runtime: Runtime,
     api_key: str,
@@ -69,27 +61,26 @@ def create_app(
 ) -> Starlette:
     """The whole HTTP face. `allowed_origins` adds exact origins (beyond loopback ones) that may call
     the API from a browser; every caller still needs the API key."""
-    hub = Hub(runtime.broadcast)
+    auth = ApiKeyAuth(api_key)
+    topics = runtime.broadcast
     origin_pattern = "|".join([LOOPBACK_ORIGIN, *map(re.escape, allowed_origins)])
     origin_re = re.compile(origin_pattern)
-
-    def key_ok(given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given.encode(), api_key.encode())
 
     def origin_ok(origin: str | None) -> bool:
         return origin is None or origin_re.fullmatch(origin) is not None
 
     def context() -> ApiContext:
-        return ApiContext(ports=runtime.ports, broadcast=runtime.broadcast, hub=hub)
+        return ApiContext(ports=runtime.ports, topics=topics)
 
-    graphql = GraphQLView(schema, context=context, key_ok=key_ok, origin_ok=origin_ok)
+    graphql = GraphQLView(schema, context=context, auth=auth, origin_ok=origin_ok)
 
     async def graphql_http(scope: Scope, receive: Receive, send: Send) -> None:
         # Every operation needs the key; a GET only serves GraphiQL (queries via GET are off).
         if scope["method"] == "POST":
-            given = Headers(scope=scope).get("x-api-key")
-            if not key_ok(given):
-                await _unauthorized(WRONG_KEY if given else MISSING_KEY)(scope, receive, send)
+            given = Headers(scope=scope).get(HEADER)
+            if not auth.key_ok(given):
+                refused = JSONResponse({"errors": [unauthorized(WRONG_KEY if given else MISSING_KEY)]}, 401)
+                await refused(scope, receive, send)
                 return
             answer = await execute_json(Request(scope, receive), context())
             if answer is not None:
@@ -99,7 +90,7 @@ def create_app(
 
     realtime = RealtimeEndpoint(
         context=context,
-        api_key=api_key,
+        auth=auth,
         ka_interval=ka_interval,
         origin_ok=lambda ws: origin_ok(ws.headers.get("origin")),
     )
@@ -107,7 +98,8 @@ def create_app(
     async def healthz(_: Request) -> JSONResponse:
         stream: Any = runtime.ports.stream
         depth = len(stream) if hasattr(stream, "__len__") else None
-        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": hub.counts})
+        subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
+        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
 
     async def config(request: Request) -> Response:
         return _config(request, api_key)
@@ -125,13 +117,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
-        await hub.start()
         if on_ready is not None:
             on_ready()
         try:
             yield
         finally:
-            await hub.stop()
             await runtime.stop()
 
     cors = Middleware(
@@ -202,22 +192,3 @@ def serve(settings: Settings) -> None:
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
     )
     Server(config).run()
-
-
-def load_or_create_api_key(data_dir: Path) -> str:
-    """The key kept in `<data_dir>/api_key` (owner-only), made on first start like an AppSync key."""
-    path = data_dir / "api_key"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)  # someone widened it; a key readable by others is no key
-        key = path.read_text().strip()
-        if key:
-            return key
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    key = "da2-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26))
-    with os.fdopen(fd, "w") as f:
-        f.write(key + "\n")
-    return key

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from asyncml.errors import InvalidTransformRequest
-from asyncml.local.transform_emulator import ProgressEvent, describe_to_json, run_transform_job
-from asyncml.local.transform_request import container_environment, validate_request
+from asyncml.transform_emulator.errors import InvalidTransformRequest
+from asyncml.transform_emulator.job import ProgressEvent, describe_to_json, run_transform_job
+from asyncml.transform_emulator.request import container_environment, validate_request
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_REQUEST = 0, 1, 2
 
@@ -26,7 +26,7 @@ def run_transform_command(request_path: Path, *, bucket_root: Path, model_url: s
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     model = None
     if model_url is None:
-        from asyncml.local.demo_model import start_demo_model
+        from asyncml.transform_emulator.demo_model import start_demo_model
 
         try:
             model = start_demo_model(environment=container_environment(request))

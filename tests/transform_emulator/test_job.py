@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from asyncml.errors import InvalidTransformRequest
-from asyncml.local.demo_model import DemoModel, start_demo_model
-from asyncml.local.transform_emulator import ProgressEvent, describe_to_json, run_transform_job
-from asyncml.local.transform_request import container_environment
+from asyncml.transform_emulator.demo_model import DemoModel, start_demo_model
+from asyncml.transform_emulator.errors import InvalidTransformRequest
+from asyncml.transform_emulator.job import ProgressEvent, describe_to_json, run_transform_job
+from asyncml.transform_emulator.request import container_environment
 
 
 @dataclass

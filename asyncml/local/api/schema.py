@@ -14,10 +14,9 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
 from asyncml import queries, shapes, submit
-from asyncml.local.broadcast import Broadcast
-from asyncml.local.fanout import Channel, Hub
-from asyncml.local.graphql_errors import AppSyncErrors, log_unexpected
-from asyncml.local.graphql_types import (
+from asyncml.local.api.errors import AppSyncErrors, log_unexpected
+from asyncml.local.api.subscriptions import follow
+from asyncml.local.api.types import (
     SCALARS,
     AwsIam,
     AwsSubscribe,
@@ -34,6 +33,7 @@ from asyncml.local.graphql_types import (
     job_of,
     opt,
 )
+from asyncml.local.broadcast import Broadcast, Topic
 from asyncml.ports import Ports
 
 API_KEY = "API_KEY"
@@ -41,14 +41,12 @@ API_KEY = "API_KEY"
 # (tests, an in-process worker) can build a context with this mode. The local pipeline itself
 # publishes through the Broadcast port and never needs the publish mutations.
 AWS_IAM = "AWS_IAM"
-MAX_SUBSCRIBER_BACKLOG = 10_000  # updates a strawberry-protocol subscriber may fall behind by
 
 
 @dataclass
 class ApiContext:
-    ports: Ports
-    broadcast: Broadcast
-    hub: Hub
+    ports: Ports  # ports.publisher is where the publish mutations hand their updates
+    topics: Broadcast  # where subscriptions listen
     auth_mode: str = API_KEY
     request: Any = None
     response: Any = None
@@ -117,13 +115,13 @@ class Query:
 
 def _publish_job_update(info: strawberry.Info, update: JobUpdate) -> Job | None:
     f = fields_of(update)
-    info.context.broadcast.publish_jobs([shapes.job_from_fields(f)])
+    _ports(info).publisher.publish_jobs([shapes.job_from_fields(f)])
     return job_of(f)
 
 
 def _publish_batch_update(info: strawberry.Info, update: BatchUpdate) -> Batch | None:
     f = fields_of(update)
-    info.context.broadcast.publish_batch(shapes.batch_from_fields(f))
+    _ports(info).publisher.publish_batch(shapes.batch_from_fields(f))
     return batch_of(f)
 
 
@@ -152,29 +150,12 @@ class Mutation:
 
 
 async def _follow(
-    info: strawberry.Info, channel: Channel[Any], filters: dict[str, Any]
+    info: strawberry.Info, topic: Topic[Any], filters: dict[str, Any]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """The fields of every matching update, from the moment of registration on."""
     ctx: ApiContext = info.context
-    await ctx.hub.start()
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-
-    def deliver(fields: dict[str, Any], _memo: dict[Any, Any]) -> None:
-        if queue.qsize() >= MAX_SUBSCRIBER_BACKLOG:
-            channel.remove(sub)
-            queue.put_nowait(None)
-        else:
-            queue.put_nowait(fields)
-
-    sub = channel.add(filters, deliver)
-    if ctx.subscribed is not None:
-        ctx.subscribed.set()
-    try:
-        while (fields := await queue.get()) is not None:
-            yield fields
-        raise RuntimeError(f"subscriber fell more than {MAX_SUBSCRIBER_BACKLOG} updates behind")
-    finally:
-        channel.remove(sub)
+    subscribed = ctx.subscribed.set if ctx.subscribed is not None else None
+    async for fields in follow(topic, filters, subscribed):
+        yield fields
 
 
 async def _on_job_updated(
@@ -184,14 +165,14 @@ async def _on_job_updated(
     status: JobStatus | None = UNSET,
 ) -> AsyncGenerator[Job | None, None]:
     filters = {"jobId": opt(job_id), "batchId": opt(batch_id), "status": opt(status)}
-    async for fields in _follow(info, info.context.hub.jobs, filters):
+    async for fields in _follow(info, info.context.topics.jobs, filters):
         yield job_of(fields)
 
 
 async def _on_batch_updated(
     info: strawberry.Info, batch_id: strawberry.ID | None = UNSET
 ) -> AsyncGenerator[Batch | None, None]:
-    async for fields in _follow(info, info.context.hub.batches, {"batchId": opt(batch_id)}):
+    async for fields in _follow(info, info.context.topics.batches, {"batchId": opt(batch_id)}):
         yield batch_of(fields)
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from asyncml.local.data_processing import RecordProcessor, build_processor, split_csv
-from asyncml.local.jsonpath import DataProcessingError, FilterSyntaxError, parse_path, select
+from asyncml.transform_emulator.data_processing import RecordProcessor, build_processor, split_csv
+from asyncml.transform_emulator.jsonpath import DataProcessingError, FilterSyntaxError, parse_path, select
 
 
 def csv(input_filter: str = "$", join: str = "None", output_filter: str = "$") -> RecordProcessor:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from asyncml.errors import InvalidTransformRequest
-from asyncml.local.transform_request import container_environment, resolve_settings, validate_request
 from asyncml.settings import Settings
 from asyncml.transform import build_request
+from asyncml.transform_emulator.errors import InvalidTransformRequest
+from asyncml.transform_emulator.request import container_environment, resolve_settings, validate_request
 
 # Exactly what asyncml's core sends for a CSV batch (the cloud sends the same dict to SageMaker).
 ASYNCML_CSV: dict[str, Any] = build_request(

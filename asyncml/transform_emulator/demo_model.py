@@ -29,6 +29,7 @@ import httpx
 
 CSV, JSONL = "text/csv", "application/jsonlines"
 # What the container prefers; a request's own values win (SageMaker's precedence).
+MODULE = "asyncml.transform_emulator.demo_model"  # run as `python -m MODULE` in its own process
 EXECUTION_PARAMETERS = {"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
 _BAD = "expected 4 numeric features"
 
@@ -171,7 +172,7 @@ def start_demo_model(
 ) -> DemoModel:
     """Start it, wait for /ping 200. `environment`: a container's variables (see `container_environment`)."""
     env = {**os.environ, **(environment or {}), "SAGEMAKER_BATCH": "true"}
-    command = [sys.executable, "-m", "asyncml.local.demo_model", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", MODULE, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--parent-pid", str(os.getpid())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     stdout = process.stdout
@@ -206,7 +207,7 @@ def _exit_with_parent(pid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m asyncml.local.demo_model", description=__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")

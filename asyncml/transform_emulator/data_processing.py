@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from asyncml.local.jsonpath import DataProcessingError, Indexes, JsonPath, parse_path, select
+from asyncml.transform_emulator.jsonpath import DataProcessingError, Indexes, JsonPath, parse_path, select
 
 CSV = "text/csv"
 JSON_TYPES = ("application/json", "application/jsonlines")

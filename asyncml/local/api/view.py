@@ -17,8 +17,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from asyncml.local.graphql_errors import formatted
-from asyncml.local.graphql_schema import ApiContext, schema
+from asyncml.local.api.auth import HEADER, ApiKeyAuth, unauthorized
+from asyncml.local.api.errors import formatted
+from asyncml.local.api.schema import ApiContext, schema
 
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -32,13 +33,13 @@ class GraphQLView(GraphQL[ApiContext, None]):
         schema: BaseSchema,
         *,
         context: Callable[[], ApiContext],
-        key_ok: Callable[[str | None], bool],
+        auth: ApiKeyAuth,
         origin_ok: Callable[[str | None], bool],
     ) -> None:
         # Queries via GET would dodge the POST-only key check, so GET serves GraphiQL alone.
         super().__init__(schema, allow_queries_via_get=False, keep_alive=True, keep_alive_interval=10)
         self._context = context
-        self._key_ok = key_ok
+        self._auth = auth
         self._origin_ok = origin_ok
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> ApiContext:
@@ -48,13 +49,11 @@ class GraphQLView(GraphQL[ApiContext, None]):
 
     async def on_ws_connect(self, context: ApiContext) -> UnsetType | dict[str, object] | None:
         params = context.connection_params
-        given = params.get("x-api-key") if isinstance(params, dict) else None
+        given = params.get(HEADER) if isinstance(params, dict) else None
         if given is None and context.request is not None:
-            given = context.request.headers.get("x-api-key")
-        if not self._key_ok(given if isinstance(given, str) else None):
-            raise ConnectionRejectionError(
-                {"errorType": "UnauthorizedException", "message": "You are not authorized to make this call."}
-            )
+            given = context.request.headers.get(HEADER)
+        if not self._auth.key_ok(given):
+            raise ConnectionRejectionError(unauthorized())
         return await super().on_ws_connect(context)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from asyncml.local.demo_model import DemoModel, start_demo_model
 from asyncml.settings import Settings
 from asyncml.transform import build_request
+from asyncml.transform_emulator.demo_model import DemoModel, start_demo_model
 
 # The console script a user runs (installed next to this interpreter by `pip install -e`).
 _SCRIPT = Path(sys.executable).with_name("asyncml")

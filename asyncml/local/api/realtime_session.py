@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from graphql import build_schema
 from starlette.websockets import WebSocket
 
-from asyncml.local.graphql_errors import formatted
-from asyncml.local.graphql_schema import ApiContext, schema
-from asyncml.local.realtime_plan import Plan, PlanError, make_planner
-
-if TYPE_CHECKING:
-    from asyncml.local.appsync_realtime import RealtimeEndpoint
+from asyncml.local.api.auth import UNAUTHORIZED, WRONG_KEY, ApiKeyAuth
+from asyncml.local.api.errors import formatted
+from asyncml.local.api.realtime_plan import Plan, PlanError, make_planner
+from asyncml.local.api.schema import ApiContext, schema
+from asyncml.local.api.subscriptions import MAX_BACKLOG
+from asyncml.local.broadcast import Topic
 
 MAX_SUBSCRIPTIONS = 100  # AppSync's default quota per connection
-MAX_OUTBOX = 50_000  # frames a slow reader may fall behind by before its connection is closed
-GRAPHQL = schema._schema
+CONNECTION_TIMEOUT_MS = 300_000  # what AppSync puts in connection_ack: the longest wait between two `ka`
+KA_INTERVAL = 10.0  # well within CONNECTION_TIMEOUT_MS, and within Amplify's 65 s "keep alive missed"
+# The plan validates and coerces a `start` without executing it: graphql-core's schema, built from the
+# very SDL strawberry prints (AppSync's directives are predefined there, hence assume_valid_sdl).
+GRAPHQL = build_schema(schema.as_str(), assume_valid_sdl=True)
 plan_of = make_planner(GRAPHQL)
 
 
@@ -32,23 +36,36 @@ def _cancel(task: asyncio.Task[None]) -> None:
 
 
 class Session:
-    def __init__(self, endpoint: RealtimeEndpoint, ws: WebSocket, ctx: ApiContext, authorized: bool) -> None:
-        self.endpoint = endpoint
+    """`new_context` makes the context a strawberry-executed subscription runs with; `auth` checks the
+    auth object that AppSync clients send with every `start`."""
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        *,
+        new_context: Callable[[], ApiContext],
+        auth: ApiKeyAuth,
+        authorized: bool,
+        ka_interval: float,
+    ) -> None:
         self.ws = ws
-        self.ctx = ctx
+        self.new_context = new_context
+        self.auth = auth
         self.authorized = authorized
+        self.ka_interval = ka_interval
         self.subs: dict[str, Callable[[], None]] = {}  # id -> how to end it
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.closing = False
         self.close_code = 1000
         self._ka: asyncio.Task[None] | None = None
-        self._channels = {"onJobUpdated": ctx.hub.jobs, "onBatchUpdated": ctx.hub.batches}
+        topics = new_context().topics
+        self._topics: dict[str, Topic[Any]] = {"onJobUpdated": topics.jobs, "onBatchUpdated": topics.batches}
 
     # -- sending: one writer task keeps frames in order (start_ack always before the first data)
     def send(self, frame: str) -> None:
         if self.closing:
             return
-        if self.outbox.qsize() >= MAX_OUTBOX:
+        if self.outbox.qsize() >= MAX_BACKLOG:
             self.fail_connection("LimitExceededError", "the client reads updates too slowly; closing", 429)
             return
         self.outbox.put_nowait(frame)
@@ -87,7 +104,7 @@ class Session:
     async def _keep_alive(self) -> None:
         while True:
             self.send('{"type":"ka"}')
-            await asyncio.sleep(self.endpoint.ka_interval)
+            await asyncio.sleep(self.ka_interval)
 
     # -- receiving
     async def receive(self, text: str) -> None:
@@ -99,7 +116,8 @@ class Session:
             return
         if kind == "connection_init":
             if self._ka is None:
-                self.send(_dumps({"type": "connection_ack", "payload": {"connectionTimeoutMs": 300_000}}))
+                ack = {"type": "connection_ack", "payload": {"connectionTimeoutMs": CONNECTION_TIMEOUT_MS}}
+                self.send(_dumps(ack))
                 self._ka = asyncio.create_task(self._keep_alive())
         elif kind == "start":
             await self._start(message.get("id"), message.get("payload"))
@@ -128,8 +146,8 @@ class Session:
         payload = payload if isinstance(payload, dict) else {}
         auth = (payload.get("extensions") or {}).get("authorization")
         # AppSync clients send the auth object with every start; without one, the connection's counts.
-        if not (self.endpoint.key_ok(auth) if auth is not None else self.authorized):
-            self.error(sub_id, "UnauthorizedException", "You are not authorized to make this call.", 401)
+        if not (self.auth.headers_ok(auth) if auth is not None else self.authorized):
+            self.error(sub_id, UNAUTHORIZED, WRONG_KEY, 401)
             return
         try:
             request = json.loads(payload["data"])
@@ -151,16 +169,16 @@ class Session:
             await self._start_executed(sub_id, query, variables, op_name)
 
     def _start_fast(self, sub_id: str, plan: Plan, filters: dict[str, Any]) -> None:
-        channel = self._channels[plan.root_name]
+        topic = self._topics[plan.root_name]
         encode = plan.encoder(sub_id)
-        sub = channel.add(filters, lambda fields, memo: self.send(encode(fields, memo)))
-        self.subs[sub_id] = lambda: channel.remove(sub)
+        sub = topic.add(filters, lambda fields, memo: self.send(encode(fields, memo)))
+        self.subs[sub_id] = lambda: topic.remove(sub)
         # Registered before the ack and with no await in between: no update after start_ack is missed.
         self.send(_dumps({"type": "start_ack", "id": sub_id}))
 
     async def _start_executed(self, sub_id: str, query: str, variables: Any, op_name: str | None) -> None:
         """Fragments, aliases and the like: let strawberry execute the document for every update."""
-        ctx = self.endpoint.context()
+        ctx = self.new_context()
         ctx.subscribed = asyncio.Event()
         acked = asyncio.Event()
         results = await schema.subscribe(

@@ -8,11 +8,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from asyncml.local.data_processing import RecordProcessor, build_processor, is_identity
-from asyncml.local.jsonpath import DataProcessingError
-from asyncml.local.transform_files import AtomicOutput, InputObject, local_path, output_uri, read_input
-from asyncml.local.transform_invoke import InvocationError, ModelClient
-from asyncml.local.transform_request import TransformSettings
+from asyncml.transform_emulator.data_processing import RecordProcessor, build_processor, is_identity
+from asyncml.transform_emulator.files import AtomicOutput, InputObject, local_path, output_uri, read_input
+from asyncml.transform_emulator.invoke import InvocationError, ModelClient
+from asyncml.transform_emulator.jsonpath import DataProcessingError
+from asyncml.transform_emulator.request import TransformSettings
 
 Report = Callable[[str, int, bool], None]  # (file URI, records just written, file finished)
 _ENC = ("utf-8", "surrogateescape")  # any byte survives the trip through str

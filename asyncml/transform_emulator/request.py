@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asyncml.errors import InvalidTransformRequest
-from asyncml.local.data_processing import CSV, JSON_TYPES
-from asyncml.local.jsonpath import FilterSyntaxError, is_index_only, parse_path
-from asyncml.local.transform_schema import REQUEST, check
+from asyncml.transform_emulator.data_processing import CSV, JSON_TYPES
+from asyncml.transform_emulator.errors import InvalidTransformRequest
+from asyncml.transform_emulator.jsonpath import FilterSyntaxError, is_index_only, parse_path
+from asyncml.transform_emulator.request_schema import REQUEST, check
 
 MB = 1 << 20  # MaxPayloadInMB counts 2**20 bytes per MB (unconfirmed: AWS never says 10**6 or 2**20)
 DEFAULT_PAYLOAD_MB = 6
