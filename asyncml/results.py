@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import islice
 
-from asyncml import batch_files
+from asyncml import batch_files, queries
 from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
-from asyncml.transform import batch_job_ids, batches_of_job, mark_processing
+from asyncml.transform import batches_of_job, mark_processing
 
 CHUNK = 500  # moves per store call: bounded memory for any file size, few round trips
 STOPPED = "the transform job was stopped before it wrote this batch's output"
@@ -66,7 +66,7 @@ def on_transform_state(ports: Ports, job_name: str, status: str, failure_reason:
 
 def fail_batch(ports: Ports, batch: Batch, reason: str) -> Batch | None:
     """Every unfinished job of the batch -> FAILED with `reason`; then the batch."""
-    ids = batch_job_ids(ports, batch.batch_id)
+    ids = (j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id))
     while chunk := list(islice(ids, CHUNK)):
         moved = ports.store.move_jobs(
             [JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now()

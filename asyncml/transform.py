@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from asyncml import batch_files
+from asyncml import batch_files, queries
 from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
 from asyncml.settings import Settings
@@ -96,7 +96,7 @@ def start_batch(ports: Ports, input_key: str) -> Batch | None:
 
 def start_scheduled(ports: Ports) -> str | None:
     """Start one transform job over a manifest of every batch not yet started (trigger "schedule")."""
-    batches = list(iter_batches(ports, BatchStatus.BATCHED))
+    batches = list(queries.all_batches(ports, BatchStatus.BATCHED))
     if not batches:
         return None
     settings = ports.settings
@@ -130,7 +130,7 @@ def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None
             continue
         moved_batches.append(moved)
         ports.publisher.publish_batch(moved)
-        ids = list(batch_job_ids(ports, batch.batch_id))
+        ids = [j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id)]
         jobs = ports.store.move_jobs(
             [JobMove(i, JobStatus.PROCESSING, transform_job_name=moved.transform_job_name) for i in ids], now
         )
@@ -152,23 +152,3 @@ def batches_of_job(ports: Ports, job_name: str) -> list[Batch]:
             i for i in (batch_files.batch_id_from_key(batch_files.DATA_PREFIX + k) for k in manifest[1:]) if i
         ]
     return [b for b in (ports.store.get_batch(i) for i in ids) if b is not None]
-
-
-def iter_batches(ports: Ports, status: BatchStatus) -> Iterator[Batch]:
-    token: str | None = None
-    while True:
-        page = ports.store.list_batches(status=status, limit=1000, next_token=token)
-        yield from page.items
-        token = page.next_token
-        if not token:
-            return
-
-
-def batch_job_ids(ports: Ports, batch_id: str) -> Iterator[str]:
-    token: str | None = None
-    while True:
-        page = ports.store.list_jobs(status=None, batch_id=batch_id, limit=1000, next_token=token)
-        yield from (j.job_id for j in page.items)
-        token = page.next_token
-        if not token:
-            return

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from asyncml import batch_files, batcher, results, transform
+from asyncml import batch_files, batcher, queries, results, transform
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.model import BatchStatus, JobStatus
 from asyncml.ports import Ports
@@ -51,25 +51,18 @@ class Triggers:
         """Pick up what a killed process left: QUEUED jobs go back in the buffer, sealed batches not
         yet started are started, and transforms that were running are applied or run again."""
         ports = self.ports
-        queued = []
-        token: str | None = None
-        while True:
-            page = ports.store.list_jobs(status=JobStatus.QUEUED, batch_id=None, limit=1000, next_token=token)
-            queued.extend(page.items)
-            token = page.next_token
-            if not token:
-                break
+        queued = list(queries.all_jobs(ports, status=JobStatus.QUEUED))
         queued.reverse()  # the store lists newest first; the buffer keeps arrival order
         requeue(queued)
         started = 0
-        for batch in list(transform.iter_batches(ports, BatchStatus.BATCHED)):
+        for batch in list(queries.all_batches(ports, BatchStatus.BATCHED)):
             if not ports.bucket.exists(batch.input_key):
                 results.fail_batch(ports, batch, NEVER_WRITTEN)
             elif ports.settings.trigger == "s3" and transform.start_batch(ports, batch.input_key):
                 started += 1
         applied = 0
         resuming: set[str] = set()
-        for batch in list(transform.iter_batches(ports, BatchStatus.PROCESSING)):
+        for batch in list(queries.all_batches(ports, BatchStatus.PROCESSING)):
             out_key = batch_files.output_key(batch.input_key)
             if ports.bucket.exists(out_key):
                 results.apply_output(ports, out_key)
