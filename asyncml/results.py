@@ -7,7 +7,7 @@ from itertools import islice
 from asyncml import batch_files, queries
 from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
-from asyncml.transform import batches_of_job, mark_processing
+from asyncml.transform_jobs import batches_of_job, mark_processing
 
 CHUNK = 500  # moves per store call: bounded memory for any file size, few round trips
 STOPPED = "the transform job was stopped before it wrote this batch's output"

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from asyncml import batch_files, queries
-from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
+from asyncml.model import Batch, BatchStatus
 from asyncml.ports import Ports
 from asyncml.settings import Settings
-
-_BATCH_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{8}")
-
-
-def job_name_for_batch(settings: Settings, batch_id: str) -> str:
-    """Transform job names derive from the batch id, so a repeated event cannot start a batch twice
-    (SageMaker refuses a second job of the same name, and names can never be reused)."""
-    return f"{settings.name_prefix}-{batch_id}"
-
-
-def job_name_for_manifest(settings: Settings, batch_ids: Sequence[str]) -> str:
-    digest = hashlib.sha256(",".join(sorted(batch_ids)).encode()).hexdigest()[:16]
-    return f"{settings.name_prefix}-s-{digest}"
-
-
-def manifest_key(job_name: str) -> str:
-    return f"{batch_files.MANIFEST_PREFIX}{job_name}.json"
+from asyncml.transform_jobs import job_name_for_batch, job_name_for_manifest, manifest_key, mark_processing
 
 
 def build_request(
@@ -117,38 +98,3 @@ def start_scheduled(ports: Ports) -> str | None:
     )
     mark_processing(ports, batches, name)
     return name
-
-
-def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None) -> list[Batch]:
-    """Batches and their jobs -> PROCESSING; a batch or job already further along stays where it is."""
-    now = ports.clock.now()
-    moved_batches = []
-    for batch in batches:
-        changes = {"transform_job_name": job_name} if job_name else {}
-        moved = ports.store.move_batch(batch.batch_id, BatchStatus.PROCESSING, now, **changes)
-        if moved is None:
-            continue
-        moved_batches.append(moved)
-        ports.publisher.publish_batch(moved)
-        ids = [j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id)]
-        jobs = ports.store.move_jobs(
-            [JobMove(i, JobStatus.PROCESSING, transform_job_name=moved.transform_job_name) for i in ids], now
-        )
-        if jobs:
-            ports.publisher.publish_jobs(jobs)
-    return moved_batches
-
-
-def batches_of_job(ports: Ports, job_name: str) -> list[Batch]:
-    """The batches a transform job covers: one named in the job name, or those in its manifest."""
-    prefix = ports.settings.name_prefix + "-"
-    rest = job_name.removeprefix(prefix) if job_name.startswith(prefix) else ""
-    ids: list[str] = []
-    if _BATCH_ID.fullmatch(rest):
-        ids = [rest]
-    elif rest.startswith("s-") and ports.bucket.exists(manifest_key(job_name)):
-        manifest = json.loads("".join(ports.bucket.read_lines(manifest_key(job_name))))
-        ids = [
-            i for i in (batch_files.batch_id_from_key(batch_files.DATA_PREFIX + k) for k in manifest[1:]) if i
-        ]
-    return [b for b in (ports.store.get_batch(i) for i in ids) if b is not None]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncml import batch_files, batcher, queries, results, shapes, transform
+from asyncml import batch_files, batcher, queries, results, shapes, transform_jobs
 from asyncml.local.wiring import LocalRuntime, build_runtime
 from asyncml.model import BatchStatus, Job, JobStatus
 from asyncml.settings import Settings
@@ -140,7 +140,7 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
     ids = [j.job_id for j in jobs]
     b = batcher.seal_batch(rt.ports, ids, seed="s", first_seen=rt.ports.clock.now())
     assert b is not None
-    transform.mark_processing(rt.ports, [b], transform.job_name_for_batch(settings, b.batch_id))
+    transform_jobs.mark_processing(rt.ports, [b], transform_jobs.job_name_for_batch(settings, b.batch_id))
     lines = list(rt.ports.bucket.read_lines(b.input_key))
     out = "".join(f"{line},label-{i}\n" for i, line in enumerate(lines))
     rt.ports.bucket.put(batch_files.output_key(b.input_key), out.encode())
