@@ -1,4 +1,4 @@
-"""The layout's promises: the core imports no I/O library; heavy or cloud libraries stay in their corners."""
+"""The layout's promises: the core imports no I/O library and no runtime; heavy libraries stay in corners."""
 
 from __future__ import annotations
 
@@ -23,14 +23,31 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def imported_module_paths(path: Path) -> set[str]:
-    """Dotted names as written (`asyncml.local.wiring`), with `from asyncml import x` as `asyncml.x`."""
+    """Every module `path` imports, dotted in full: `from asyncml import local` and, inside the
+    package, `from .local import x` both count as asyncml.local."""
+    package = path.relative_to(ROOT).parent.parts
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            # A relative import climbs from the file's package (level 1 is the package itself).
+            parent = package[: len(package) - node.level + 1] if node.level else ()
+            base = ".".join([*parent, *([node.module] if node.module else [])])
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
     return names
+
+
+@pytest.mark.parametrize("path", [p for p in CORE if p.name != "cli.py"], ids=lambda p: p.name)
+def test_core_imports_no_runtime_only_the_cli_picks_one(path: Path) -> None:
+    # The core is handed its adapters (STYLE: one wiring per runtime); the CLI starts the local one.
+    runtimes = {
+        n
+        for n in imported_module_paths(path)
+        if n.split(".")[:2] in (["asyncml", "local"], ["asyncml", "aws"])
+    }
+    assert not runtimes, f"{path.name} imports {sorted(runtimes)}"
 
 
 @pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
