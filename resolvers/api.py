@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import AppSyncResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import queries, shapes, submit
+from asyncml.aws.observability import logger, metrics
 from asyncml.aws.wiring import cloud_ports
 from asyncml.errors import AsyncmlError
 from asyncml.model import JobStatus
 
 app = AppSyncResolver()  # type: ignore[no-untyped-call]  # powertools leaves __init__ unannotated
-logger = Logger(service="asyncml")
-metrics = Metrics(namespace="asyncml", service="asyncml")
 Shape = dict[str, Any]
 
 

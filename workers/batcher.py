@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import batcher
 from asyncml.aws.kinesis_stream import job_id_of
+from asyncml.aws.observability import logger, metrics
 from asyncml.aws.wiring import cloud_ports
-
-logger = Logger(service="asyncml")
-metrics = Metrics(namespace="asyncml", service="asyncml")
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import results
+from asyncml.aws.observability import logger, metrics
 from asyncml.aws.wiring import cloud_ports
-
-logger = Logger(service="asyncml")
-# Records completed / failed and their latency are counted as they are published (MeteredPublisher).
-metrics = Metrics(namespace="asyncml", service="asyncml")
 
 
 @logger.inject_lambda_context(correlation_id_path='Records[0].responseElements."x-amz-request-id"')

@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 
 import boto3
-from aws_lambda_powertools import Metrics
 from botocore.config import Config
 
 from asyncml.aws.appsync_publisher import AppSyncPublisher
 from asyncml.aws.dynamodb_store import DynamoJobStore
 from asyncml.aws.kinesis_stream import KinesisJobStream
 from asyncml.aws.metered_publisher import MeteredPublisher
+from asyncml.aws.observability import metrics
 from asyncml.aws.s3_bucket import S3Bucket
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
 from asyncml.ports import Ports, SystemClock
@@ -47,7 +47,7 @@ def cloud_ports() -> Ports:
         runner=SageMakerTransformRunner(session.client("sagemaker", config=config)),
         publisher=MeteredPublisher(
             AppSyncPublisher(settings.graphql_url, region, credentials, workers=WORKERS),
-            Metrics(namespace="asyncml", service="asyncml"),  # shares its metric set with the handler's
+            metrics,  # the handler's own: what the publisher counts, the handler flushes
         ),
         clock=SystemClock(),
     )
