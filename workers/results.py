@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import results
 from asyncml.aws.observability import logger, metrics
+from asyncml.aws.s3_bucket import object_keys
 from asyncml.aws.wiring import cloud_ports
 
 
@@ -18,7 +18,5 @@ from asyncml.aws.wiring import cloud_ports
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     """S3 delivers at least once: applying the same .out again moves no job and publishes nothing."""
-    # S3 event keys arrive URL-encoded ("a b" as "a+b"); the core works with real keys.
-    keys = [unquote_plus(r.s3.get_object.key) for r in event.records]
-    applied = [results.apply_output(cloud_ports(), key) for key in keys]
+    applied = [results.apply_output(cloud_ports(), key) for key in object_keys(event)]
     return {"batches": [{"batchId": b.batch_id, "status": b.status.value} for b in applied if b is not None]}

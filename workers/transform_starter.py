@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import transform
 from asyncml.aws.observability import logger, metrics
+from asyncml.aws.s3_bucket import object_keys
 from asyncml.aws.wiring import cloud_ports
 
 
@@ -18,7 +18,5 @@ from asyncml.aws.wiring import cloud_ports
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("source") == "aws.events":  # the EventBridge schedule (TriggerType schedule)
         return {"transformJobName": transform.start_scheduled(cloud_ports())}
-    # S3 event keys arrive URL-encoded ("a b" as "a+b"); the core works with real keys.
-    keys = [unquote_plus(r.s3.get_object.key) for r in S3Event(event).records]
-    started = [transform.start_batch(cloud_ports(), key) for key in keys]
+    started = [transform.start_batch(cloud_ports(), key) for key in object_keys(S3Event(event))]
     return {"transformJobNames": [b.transform_job_name for b in started if b is not None]}

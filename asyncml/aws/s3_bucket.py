@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import S3Event
     from mypy_boto3_s3 import S3Client
 
 CHUNK = 1024 * 1024  # bytes read at a time: memory stays near this however large the object
+
+
+def object_keys(event: S3Event) -> list[str]:
+    """The keys of an S3 event's objects, as the bucket names them."""
+    # S3 event keys arrive URL-encoded ("a b" as "a+b"); the core works with real keys.
+    return [unquote_plus(r.s3.get_object.key) for r in event.records]
 
 
 class S3Bucket:

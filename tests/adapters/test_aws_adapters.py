@@ -9,16 +9,17 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from asyncml.aws.appsync_publisher import AppSyncPublisher
 from asyncml.aws.kinesis_stream import MAX_RECORDS, KinesisJobStream, StreamUnavailable, job_id_of
-from asyncml.aws.s3_bucket import S3Bucket
+from asyncml.aws.s3_bucket import S3Bucket, object_keys
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
 from asyncml.model import Job, JobStatus
-from tests.cloud_harness import appsync_stub
+from tests.cloud_harness import appsync_stub, load_event
 from tests.moto_stack import moto_stack
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -131,6 +132,12 @@ def test_s3_objects_are_written_encrypted() -> None:
         s3 = stack.client("s3")
         S3Bucket(s3, stack.bucket).put("data/a.csv", b"x\n")
         assert s3.head_object(Bucket=stack.bucket, Key="data/a.csv")["ServerSideEncryption"] == "AES256"
+
+
+def test_s3_event_keys_are_read_url_decoded() -> None:
+    event = load_event("s3_object_created")
+    event["Records"][0]["s3"]["object"]["key"] = "data/2026/11/25/my+notes+%281%29.csv"
+    assert object_keys(S3Event(event)) == ["data/2026/11/25/my notes (1).csv"]
 
 
 DUPLICATES = [
