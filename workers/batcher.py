@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent, eve
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import batcher
-from asyncml.aws.kinesis_stream import job_id_of
+from asyncml.aws.kinesis_stream import read_batch
 from asyncml.aws.observability import logger, metrics
 from asyncml.aws.wiring import cloud_ports
 
@@ -22,19 +21,10 @@ def lambda_handler(event: KinesisStreamEvent, context: LambdaContext) -> dict[st
     """The event source mapping's BatchSize and window are the batch thresholds: one invocation,
     one batch. A record that does not decode is reported failed (ReportBatchItemFailures), so
     after the retries it lands on the on-failure queue instead of vanishing or blocking the shard."""
-    records = list(event.records)
-    ids, bad = [], []
-    for r in records:
-        try:
-            ids.append(job_id_of(r.kinesis.data_as_bytes()))
-        except (ValueError, KeyError, TypeError):
-            bad.append({"itemIdentifier": r.kinesis.sequence_number})
-    # Kinesis redelivers a failed batch from the same first record: seeding the batch id with its
-    # shard and sequence number (and its arrival time) seals the same batch again, not a second.
-    first = records[0]
-    arrived = datetime.fromtimestamp(first.kinesis.approximate_arrival_timestamp, UTC)
-    batch = batcher.seal_batch(cloud_ports(), ids, seed=first.event_id, first_seen=arrived) if ids else None
-    if batch is not None:
-        metrics.add_metric("BatchesSealed", MetricUnit.Count, 1)
-        logger.info("batch sealed", extra={"batch_id": batch.batch_id, "jobs": batch.job_count})
-    return {"batchItemFailures": bad}
+    got = read_batch(event)
+    if got.job_ids:
+        batch = batcher.seal_batch(cloud_ports(), got.job_ids, seed=got.seed, first_seen=got.first_seen)
+        if batch is not None:
+            metrics.add_metric("BatchesSealed", MetricUnit.Count, 1)
+            logger.info("batch sealed", extra={"batch_id": batch.batch_id, "jobs": batch.job_count})
+    return {"batchItemFailures": [{"itemIdentifier": n} for n in got.undecodable]}

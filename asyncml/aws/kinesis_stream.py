@@ -1,4 +1,4 @@
-"""[2] buffer: JobStream on Kinesis; the window itself is the event source mapping's BatchSize and window."""
+"""[2] buffer: JobStream on Kinesis, and what its event source mapping (BatchSize and window) delivers."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from asyncml.model import Job
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
@@ -32,6 +35,32 @@ def record_data(job: Job) -> bytes:
 def job_id_of(data: bytes) -> str:
     value: str = json.loads(data)["jobId"]
     return value
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """What one batcher invocation got from the event source mapping."""
+
+    job_ids: list[str]
+    seed: str  # with first_seen, fixes the batch id (batcher.seal_batch)
+    first_seen: datetime
+    undecodable: list[str]  # sequence numbers of records that carry no job id
+
+
+def read_batch(event: KinesisStreamEvent) -> StreamBatch:
+    """The job ids of a Kinesis event, and the records that do not decode, to be reported failed."""
+    records = list(event.records)
+    ids, bad = [], []
+    for r in records:
+        try:
+            ids.append(job_id_of(r.kinesis.data_as_bytes()))
+        except (ValueError, KeyError, TypeError):
+            bad.append(r.kinesis.sequence_number)
+    # Kinesis redelivers a failed batch from the same first record: seeding the batch id with its
+    # shard and sequence number (and its arrival time) seals the same batch again, not a second.
+    first = records[0]
+    arrived = datetime.fromtimestamp(first.kinesis.approximate_arrival_timestamp, UTC)
+    return StreamBatch(job_ids=ids, seed=first.event_id, first_seen=arrived, undecodable=bad)
 
 
 class KinesisJobStream:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import io
 import tracemalloc
 from datetime import UTC, datetime
@@ -9,13 +11,20 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent, S3Event
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from asyncml.aws.appsync_publisher import AppSyncPublisher
-from asyncml.aws.kinesis_stream import MAX_RECORDS, KinesisJobStream, StreamUnavailable, job_id_of
+from asyncml.aws.kinesis_stream import (
+    MAX_RECORDS,
+    KinesisJobStream,
+    StreamUnavailable,
+    job_id_of,
+    read_batch,
+    record_data,
+)
 from asyncml.aws.s3_bucket import S3Bucket, object_keys
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
 from asyncml.model import Job, JobStatus
@@ -88,6 +97,20 @@ def test_kinesis_gives_up_loudly_when_a_record_keeps_failing() -> None:
                 {"StreamName": "s", "Records": ANY},
             )
         stream.put([job(1)])
+
+
+def test_a_kinesis_batch_is_seeded_by_its_first_record_and_keeps_the_undecodable_apart() -> None:
+    event = load_event("kinesis")  # its record's data ("Hello, this is a test.") is no job id
+    good = copy.deepcopy(event["Records"][0])
+    good["kinesis"]["sequenceNumber"] = "2"
+    good["kinesis"]["data"] = base64.b64encode(record_data(job(1))).decode()
+    event["Records"].append(good)
+    got = read_batch(KinesisStreamEvent(event))
+    assert got.job_ids == ["job-00001"]
+    assert got.undecodable == [event["Records"][0]["kinesis"]["sequenceNumber"]]
+    # a redelivery starts from the same first record: same seed, same arrival time, same batch id
+    assert got.seed == event["Records"][0]["eventID"]
+    assert got.first_seen == datetime.fromtimestamp(1545084650.987, UTC)
 
 
 class LazyLines(io.RawIOBase):
