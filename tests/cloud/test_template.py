@@ -94,15 +94,25 @@ def test_every_handler_imports_from_the_build_alone(built: Path, tmp_path: Path)
     assert set(functions) == {"ApiFunction", "BatcherFunction", "TransformStarterFunction", "ResultsFunction",
                               "TransformEventsFunction"}  # fmt: skip
     for name, props in functions.items():
-        module, func = props["Handler"].rsplit(".", 1)
-        path = [str(built / props["CodeUri"]), str(built / "CoreLayer" / "python"), str(runtime)]
-        code = (f"import sys; sys.path[:0] = {path!r}; import importlib; "
-                f"m = importlib.import_module({module!r}); assert callable(m.{func}); "
-                "assert 'moto' not in sys.modules and 'yaml' not in sys.modules")  # fmt: skip
-        # WHEN a clean interpreter (-I: no site-packages, no user paths) imports the handler
-        run = _run([python, "-I", "-c", code], cwd=tmp_path)
-        # THEN it loads: a missing package or a wrong Handler fails here, not at deploy
-        assert run.returncode == 0, f"{name}: {run.stderr}"
+        for handler in _handlers(props["Handler"]):
+            module, func = handler.rsplit(".", 1)
+            path = [str(built / props["CodeUri"]), str(built / "CoreLayer" / "python"), str(runtime)]
+            code = (f"import sys; sys.path[:0] = {path!r}; import importlib; "
+                    f"m = importlib.import_module({module!r}); assert callable(m.{func}); "
+                    "assert 'moto' not in sys.modules and 'yaml' not in sys.modules")  # fmt: skip
+            # WHEN a clean interpreter (-I: no site-packages, no user paths) imports the handler
+            run = _run([python, "-I", "-c", code], cwd=tmp_path)
+            # THEN it loads: a missing package or a wrong Handler fails here, not at deploy
+            assert run.returncode == 0, f"{name} ({handler}): {run.stderr}"
+
+
+def _handlers(value: Any) -> list[str]:
+    """Every handler a Handler property can name: itself, or each branch of an Fn::If."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _condition, *branches = value["Fn::If"]
+        return [h for b in branches for h in _handlers(b)]
+    assert isinstance(value, str), value
+    return [value]
 
 
 def test_the_layer_carries_the_core_and_powertools_only(built: Path) -> None:

@@ -105,8 +105,8 @@ def test_jobs_travel_the_whole_cloud_path_and_every_move_is_published_signed(
     assert len(data_key) == 1
 
     # AND the batch file's S3 event reaches the transform starter, twice
-    started = transform_starter.lambda_handler(s3_event(aws.stack, data_key[0]["Key"]), CTX)
-    transform_starter.lambda_handler(s3_event(aws.stack, data_key[0]["Key"]), CTX)
+    started = transform_starter.on_batch_file(s3_event(aws.stack, data_key[0]["Key"]), CTX)
+    transform_starter.on_batch_file(s3_event(aws.stack, data_key[0]["Key"]), CTX)
     (job_name,) = started["transformJobNames"]
     assert job_name == f"asyncml-{batch['batchId']}"
     sagemaker = aws.stack.client("sagemaker")
@@ -152,7 +152,7 @@ def test_a_failed_transform_fails_every_job_of_its_batch_with_the_reason(aws: Cl
     key = aws.stack.client("s3").list_objects_v2(Bucket=aws.stack.bucket, Prefix="data/")["Contents"][0][
         "Key"
     ]
-    (job_name,) = transform_starter.lambda_handler(s3_event(aws.stack, key), CTX)["transformJobNames"]
+    (job_name,) = transform_starter.on_batch_file(s3_event(aws.stack, key), CTX)["transformJobNames"]
 
     transform_events.lambda_handler(transform_event(job_name, "Failed", "ClientError: see job logs"), CTX)
     transform_events.lambda_handler(transform_event(job_name, "Failed", "ClientError: see job logs"), CTX)

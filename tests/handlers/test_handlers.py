@@ -109,14 +109,14 @@ def test_a_record_that_does_not_decode_is_reported_and_the_rest_are_batched(aws:
 
 
 def test_s3_keys_arrive_url_encoded_and_foreign_keys_are_ignored(aws: Cloud) -> None:
-    assert transform_starter.lambda_handler(s3_event(aws.stack, "data/my notes (1).csv"), CTX) == {
+    assert transform_starter.on_batch_file(s3_event(aws.stack, "data/my notes (1).csv"), CTX) == {
         "transformJobNames": []
     }
     assert results.lambda_handler(s3_event(aws.stack, "result/other+stuff.csv.out"), CTX) == {"batches": []}
 
 
 def test_the_schedule_event_starts_nothing_when_no_batch_waits(aws: Cloud) -> None:
-    assert transform_starter.lambda_handler(load_event("eventbridge_scheduled"), CTX) == {
+    assert transform_starter.on_schedule(load_event("eventbridge_scheduled"), CTX) == {
         "transformJobName": None
     }
 
@@ -132,7 +132,7 @@ def test_the_schedule_starts_one_transform_over_every_waiting_batch(aws: Cloud, 
         ).decode()
         record["Records"][0]["eventID"] = f"shardId-000000000000:{i}"
         batcher.lambda_handler(record, CTX)
-    name = transform_starter.lambda_handler(load_event("eventbridge_scheduled"), CTX)["transformJobName"]
+    name = transform_starter.on_schedule(load_event("eventbridge_scheduled"), CTX)["transformJobName"]
     assert name and name.startswith("asyncml-s-")
     described = aws.stack.client("sagemaker").describe_transform_job(TransformJobName=name)
     assert described["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] == "ManifestFile"
