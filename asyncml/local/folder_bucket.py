@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+CHUNK = 1024 * 1024  # bytes read at a time, as the S3 adapter does
+
 
 class FolderBucket:
     def __init__(self, root: Path, name: str) -> None:
@@ -36,10 +38,10 @@ class FolderBucket:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def read_lines(self, key: str) -> Iterator[str]:
-        with self._file(key).open(encoding="utf-8", newline="") as f:
-            for line in f:
-                yield line.rstrip("\r\n") if line.endswith("\n") else line
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        with self._file(key).open("rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
 
     def exists(self, key: str) -> bool:
         return self._file(key).is_file()

@@ -141,7 +141,7 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
     b = batcher.seal_batch(rt.ports, ids, seed="s", first_seen=rt.ports.clock.now())
     assert b is not None
     transform.mark_processing(rt.ports, [b], transform.job_name_for_batch(settings, b.batch_id))
-    lines = list(rt.ports.bucket.read_lines(b.input_key))
+    lines = [x.decode() for x in batch_files.split_lines(rt.ports.bucket.read_chunks(b.input_key))]
     out = "".join(f"{line},label-{i}\n" for i, line in enumerate(lines))
     rt.ports.bucket.put(batch_files.output_key(b.input_key), out.encode())
     rt.store.close()
