@@ -78,18 +78,20 @@ def encode_lines(records: Iterable[Record], content_type: str) -> bytes:
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
-def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def split_lines(chunks: Iterable[bytes], *, keep_tail: bool = True) -> Iterator[bytes]:
     """The one line rule for batch files and `.out` files (the emulator's `records.py` keeps the
     same rule): a line ends at `\n`; a `\r` just before it belongs to the line end; a `\r`
     anywhere else is data. Bytes are split before decoding, so a chunk may end inside a character
-    and one undecodable line spoils only itself."""
+    and one undecodable line spoils only itself. `keep_tail=False` drops a last line without its
+    `\n`: Batch Transform ends every record with one (AssembleWith Line), so in a `.out` that is
+    a line cut short, not a result."""
     rest = b""
     for chunk in chunks:
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         for line in lines:
             yield line.removesuffix(b"\r")
-    if rest:
+    if rest and keep_tail:
         yield rest.removesuffix(b"\r")
 
 

@@ -30,7 +30,7 @@ def apply_output(ports: Ports, output_key: str) -> Batch | None:
     ct = ports.settings.content_type
     outcomes = batch_files.pair_outputs(
         batch_files.split_lines(ports.bucket.read_chunks(batch.input_key)),
-        batch_files.split_lines(ports.bucket.read_chunks(output_key)),
+        batch_files.split_lines(ports.bucket.read_chunks(output_key), keep_tail=False),
         ct,
     )
     unusable = 0

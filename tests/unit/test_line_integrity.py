@@ -104,3 +104,15 @@ def test_an_out_of_garbage_fails_every_record_and_still_adds_up(ports: Ports) ->
     done = adds_up(results.apply_output(ports, key))
     assert {j.status for j in jobs(ports, ids)} == {JobStatus.FAILED}
     assert done.status is BatchStatus.FAILED and done.error is not None and key in done.error
+
+
+def test_an_out_cut_inside_a_line_fails_that_record_instead_of_keeping_half_a_result(ports: Ports) -> None:
+    ids, batch = started(ports)
+    key = write_out(ports, batch, [b"label-0,0.98", b"label-1,0.97"] + [b"x"] * 3)
+    whole = b"".join(line + b"\n" for line in batch_files.split_lines(ports.bucket.read_chunks(key)))
+    ports.bucket.put(key, whole[: whole.index(b"label-1") + 5])  # cut inside the second record
+    done = adds_up(results.apply_output(ports, key))
+    got = jobs(ports, ids)
+    assert got[0].status is JobStatus.COMPLETED and got[0].result == "label-0,0.98"
+    assert got[1].status is JobStatus.FAILED and got[1].error == batch_files.MISSING_OUTPUT
+    assert done.status is BatchStatus.FAILED and (done.completed_count, done.failed_count) == (1, 4)
