@@ -29,10 +29,9 @@ export async function loadSettings() {
 /** The key from `#apiKey=…`, removed from the address bar and this history entry. */
 export function takeKeyFromAddress() {
   const params = new URLSearchParams(location.hash.slice(1));
-  const key = params.get("apiKey")?.trim();
   if (!params.has("apiKey")) return null;
   history.replaceState(history.state, "", location.pathname + location.search);
-  return key || null;
+  return params.get("apiKey").trim() || null;
 }
 
 export async function fetchServed() {
