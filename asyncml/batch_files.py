@@ -1,4 +1,4 @@
-"""[3] batch file: key layout, the line codec (job id first) and parsing `.out` lines (pure)."""
+"""[3] batch file: key layout, line codec (job id first), the line rule, pairing `.out` lines (pure)."""
 
 from __future__ import annotations
 
@@ -78,11 +78,33 @@ def encode_lines(records: Iterable[Record], content_type: str) -> bytes:
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
-def line_job_id(line: str, content_type: str) -> str:
+def split_lines(chunks: Iterable[bytes], *, keep_tail: bool = True) -> Iterator[bytes]:
+    """The one line rule for batch files and `.out` files (the emulator's `records.py` keeps the
+    same rule): a line ends at `\n`; a `\r` just before it belongs to the line end; a `\r`
+    anywhere else is data. Bytes are split before decoding, so a chunk may end inside a character
+    and one undecodable line spoils only itself. `keep_tail=False` drops a last line without its
+    `\n`: Batch Transform ends every record with one (AssembleWith Line), so in a `.out` that is
+    a line cut short, not a result."""
+    rest = b""
+    for chunk in chunks:
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line.removesuffix(b"\r")
+    if rest and keep_tail:
+        yield rest.removesuffix(b"\r")
+
+
+def line_job_id(line: str, content_type: str) -> str | None:
+    """The job id a line starts with; None for a line we could not have written."""
     if content_type == "text/csv":
-        return line.partition(",")[0]
-    value = json.loads(line)
-    return str(value[JSON_ID_KEY]) if isinstance(value, dict) else ""
+        return line.partition(",")[0] or None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    job_id = value.get(JSON_ID_KEY) if isinstance(value, dict) else None
+    return job_id if isinstance(job_id, str) and job_id else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,54 +115,83 @@ class Outcome:
 
 
 MISSING_OUTPUT = "the transform returned no output line for this record"
+NOT_UTF8_OUTPUT = "the output line for this record is not UTF-8"
+BAD_OUTPUT = "the output line for this record cannot be parsed"
 
 
-def pair_outputs(in_lines: Iterable[str], out_lines: Iterable[str], content_type: str) -> Iterator[Outcome]:
+@dataclass(frozen=True, slots=True)
+class _OutLine:
+    job_id: str
+    text: str | None  # None: not UTF-8
+
+
+def pair_outputs(
+    in_lines: Iterable[bytes], out_lines: Iterable[bytes], content_type: str
+) -> Iterator[Outcome]:
     """Walk the batch file and its `.out` in step (Batch Transform keeps record order), so memory
-    stays flat however large the files. An input record with no matching output line fails alone."""
+    stays flat however large the files. An input record with no usable output line fails alone; an
+    input line without a readable job id yields nothing (the caller fails the jobs left over)."""
     outs = iter(out_lines)
-    pending: tuple[str, str] | None = None
-    for in_line in in_lines:
-        if not in_line:
+    pending: _OutLine | None = None
+    for raw in in_lines:
+        # The id is ASCII and comes first: a bad byte later in the line does not hide it.
+        in_line = raw.decode("utf-8", "replace")
+        job_id = line_job_id(in_line, content_type) if raw else None
+        if job_id is None:
             continue
-        job_id = line_job_id(in_line, content_type)
         if pending is None:
             pending = _next_out(outs, content_type)
-        if pending is not None and pending[0] == job_id:
-            yield Outcome(job_id, _result(in_line, pending[1], content_type), None)
-            pending = None
-        else:
+        if pending is None or pending.job_id != job_id:
             yield Outcome(job_id, None, MISSING_OUTPUT)
+            continue
+        out, pending = pending, None
+        if out.text is None:
+            yield Outcome(job_id, None, NOT_UTF8_OUTPUT)
+            continue
+        result = _result(in_line, out.text, content_type)
+        yield Outcome(job_id, result, None if result is not None else BAD_OUTPUT)
 
 
-def _next_out(outs: Iterator[str], content_type: str) -> tuple[str, str] | None:
-    for line in outs:
-        if line:
-            try:
-                return line_job_id(line, content_type), line
-            except (ValueError, KeyError):
-                continue
+def _next_out(outs: Iterator[bytes], content_type: str) -> _OutLine | None:
+    for raw in outs:
+        job_id = line_job_id(raw.decode("utf-8", "replace"), content_type) if raw else None
+        if job_id is None:
+            continue
+        try:
+            text: str | None = raw.decode()
+        except UnicodeDecodeError:
+            text = None
+        return _OutLine(job_id, text)
     return None
 
 
-def _result(in_line: str, out_line: str, content_type: str) -> str:
+def _result(in_line: str, out_line: str, content_type: str) -> str | None:
+    """The model's output within the joined line; None when the line cannot be parsed."""
     if content_type == "text/csv":
         # CSV join is the input columns, a comma, then the output columns: strip the known input.
         if out_line.startswith(in_line + ","):
             return out_line[len(in_line) + 1 :]
         return _csv_tail(in_line, out_line)
-    value = json.loads(out_line)
+    try:
+        value = json.loads(out_line)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
     output = value.get(JSON_OUTPUT_KEY)
     return output if isinstance(output, str) else json.dumps(output, separators=(",", ":"))
 
 
-def _csv_tail(in_line: str, out_line: str) -> str:
+def _csv_tail(in_line: str, out_line: str) -> str | None:
     # Fallback if the join re-quoted fields: drop as many parsed columns as the input had.
     import csv
     import io
 
-    n_in = len(next(csv.reader([in_line])))
-    cols = next(csv.reader([out_line]))[n_in:]
+    try:
+        n_in = len(next(csv.reader([in_line])))
+        cols = next(csv.reader([out_line]))[n_in:]
+    except csv.Error:
+        return None
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(cols)
     return buf.getvalue()

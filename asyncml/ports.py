@@ -78,8 +78,9 @@ class Bucket(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
-    def read_lines(self, key: str) -> Iterator[str]:
-        """The object's lines without their line ends, streamed: memory does not grow with the object."""
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in pieces, streamed: memory does not grow with the object. The core
+        splits them into lines (`batch_files.split_lines`), one rule for every adapter."""
         ...
 
     def exists(self, key: str) -> bool: ...

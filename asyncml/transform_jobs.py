@@ -58,9 +58,25 @@ def batches_of_job(ports: Ports, job_name: str) -> list[Batch]:
     ids: list[str] = []
     if _BATCH_ID.fullmatch(rest):
         ids = [rest]
-    elif rest.startswith("s-") and ports.bucket.exists(manifest_key(job_name)):
-        manifest = json.loads("".join(ports.bucket.read_lines(manifest_key(job_name))))
-        ids = [
-            i for i in (batch_files.batch_id_from_key(batch_files.DATA_PREFIX + k) for k in manifest[1:]) if i
-        ]
+    elif rest.startswith("s-"):
+        listed = _manifest_batch_ids(ports, manifest_key(job_name))
+        if listed is None:
+            # A missing or damaged manifest must not strand its batches: they carry the job's name.
+            processing = queries.all_batches(ports, BatchStatus.PROCESSING)
+            return [b for b in processing if b.transform_job_name == job_name]
+        ids = listed
     return [b for b in (ports.store.get_batch(i) for i in ids) if b is not None]
+
+
+def _manifest_batch_ids(ports: Ports, key: str) -> list[str] | None:
+    """The batch ids a manifest lists; None when it is missing or not a manifest we wrote."""
+    if not ports.bucket.exists(key):
+        return None
+    try:
+        manifest = json.loads(b"".join(ports.bucket.read_chunks(key)))
+    except ValueError:  # not UTF-8, not JSON, truncated
+        return None
+    if not isinstance(manifest, list):
+        return None
+    keys = (batch_files.DATA_PREFIX + k for k in manifest[1:] if isinstance(k, str))
+    return [i for i in map(batch_files.batch_id_from_key, keys) if i]

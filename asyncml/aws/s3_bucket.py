@@ -1,4 +1,4 @@
-"""[3] batch file: Bucket on S3, encrypted at rest; results are read as a stream of lines."""
+"""[3] batch file: Bucket on S3, encrypted at rest; objects are read as a stream of chunks."""
 
 from __future__ import annotations
 
@@ -33,17 +33,11 @@ class S3Bucket:
     def put(self, key: str, data: bytes) -> None:
         self._s3.put_object(Bucket=self.name, Key=key, Body=data, **self._sse)
 
-    def read_lines(self, key: str) -> Iterator[str]:
+    def read_chunks(self, key: str) -> Iterator[bytes]:
         body = self._s3.get_object(Bucket=self.name, Key=key)["Body"]
         try:
-            rest = b""
             while chunk := body.read(CHUNK):
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                # Split bytes before decoding: a chunk may end inside a multi-byte character.
-                yield from (line.decode() for line in lines)
-            if rest:
-                yield rest.decode()
+                yield chunk
         finally:
             body.close()
 

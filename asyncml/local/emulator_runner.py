@@ -10,10 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from asyncml.local.private_files import private_dir, write_atomic
+
 log = logging.getLogger(__name__)
 
 DoneFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 MAX_RUNNING = 4  # transform jobs at once; more wait their turn, like an account's instance quota
+
+
+class UnreadableRequest(Exception):
+    """A kept request file that cannot run again; the message names the file."""
 
 
 class EmulatorRunner:
@@ -25,8 +31,7 @@ class EmulatorRunner:
 
     def __init__(self, bucket_root: Path, requests_dir: Path) -> None:
         self.bucket_root = bucket_root
-        self.requests_dir = requests_dir
-        self.requests_dir.mkdir(parents=True, exist_ok=True)
+        self.requests_dir = private_dir(requests_dir)
         self.on_done: DoneFn | None = None
         self.model_url = ""
         self.ready_timeout_s = 60.0  # how long a job waits for the model's /ping, as SageMaker does
@@ -43,19 +48,25 @@ class EmulatorRunner:
     def start(self, request: dict[str, Any]) -> None:
         name = str(request["TransformJobName"])
         path = self.requests_dir / f"{name}.json"
-        if path.exists():
-            return
-        path.write_text(json.dumps(request))
-        self._launch(name, request)
+        # Atomic: a full disk or a kill leaves no request file or a whole one, never an empty one.
+        if write_atomic(path, json.dumps(request).encode(), exclusive=True):
+            self._launch(name, request)
 
     def resume(self, name: str) -> bool:
-        """Run again a job a previous process started but did not finish; False if unknown."""
+        """Run again a job a previous process started but did not finish; False if unknown.
+        Raises UnreadableRequest, naming the file, when the kept request cannot be read."""
         if name in self._tasks:
             return True
         path = self.requests_dir / f"{name}.json"
         if not path.exists():
             return False
-        self._launch(name, json.loads(path.read_text()))
+        try:
+            request = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, truncated, not JSON
+            raise UnreadableRequest(f"the transform request {path} cannot be read: {exc}") from None
+        if not isinstance(request, dict) or request.get("TransformJobName") != name:
+            raise UnreadableRequest(f"the transform request {path} is not the request of {name}")
+        self._launch(name, request)
         return True
 
     def _launch(self, name: str, request: dict[str, Any]) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from asyncml.local.private_files import private_dir, write_atomic
+
+CHUNK = 1024 * 1024  # bytes read at a time, as the S3 adapter does
 
 
 class FolderBucket:
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.name = name
-        self.path = root / name
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path = private_dir(root / name)
 
     def _file(self, key: str) -> Path:
         target = (self.path / key).resolve()
@@ -23,23 +24,12 @@ class FolderBucket:
 
     def put(self, key: str, data: bytes) -> None:
         """Write whole or not at all, like an S3 PUT: a reader never sees half a file."""
-        target = self._file(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self._file(key), data)
 
-    def read_lines(self, key: str) -> Iterator[str]:
-        with self._file(key).open(encoding="utf-8", newline="") as f:
-            for line in f:
-                yield line.rstrip("\r\n") if line.endswith("\n") else line
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        with self._file(key).open("rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
 
     def exists(self, key: str) -> bool:
         return self._file(key).is_file()

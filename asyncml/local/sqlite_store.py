@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from asyncml.errors import ValidationError
+from asyncml.local.private_files import FILE_MODE, narrow, private_file
 from asyncml.model import (
     JOB_TERMINAL,
     Batch,
@@ -57,12 +58,16 @@ _BATCH_FIELDS = {"transform_job_name", "error", "completed_count", "failed_count
 
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Made 0600 before SQLite opens it: SQLite would make it 0644, and it gives the -wal and
+        # -shm files it creates the database's mode. Older ones are narrowed.
+        private_file(path)
         # One connection shared under a lock: the event loop and worker threads both use it.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
+        for suffix in ("-wal", "-shm"):
+            narrow(path.with_name(path.name + suffix), FILE_MODE)
 
     def close(self) -> None:
         with self._lock:

@@ -7,8 +7,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from asyncml import batch_files, batcher, queries, results, transform
-from asyncml.local.emulator_runner import EmulatorRunner
+from asyncml import batch_files, batcher, queries, results, transform, transform_jobs
+from asyncml.local.emulator_runner import EmulatorRunner, UnreadableRequest
 from asyncml.model import BatchStatus, JobStatus
 from asyncml.ports import Ports
 
@@ -36,7 +36,13 @@ class Triggers:
         status = str(describe.get("TransformJobStatus", "Failed"))
         if status == "Failed":
             log.warning("transform job %s failed: %s", job_name, describe.get("FailureReason"))
-        results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
+        try:
+            results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
+        except Exception as exc:  # e.g. an output the disk cannot give back: its batches end visibly
+            log.exception("settling transform job %s failed", job_name)
+            for batch in transform_jobs.batches_of_job(self.ports, job_name):
+                out_key = batch_files.output_key(batch.input_key)
+                results.fail_batch(self.ports, batch, f"applying {out_key} failed: {exc}")
 
     async def schedule_loop(self) -> None:
         """EventBridge's rate rule: one transform over every batch not yet started."""
@@ -56,22 +62,32 @@ class Triggers:
         requeue(queued)
         started = 0
         for batch in list(queries.all_batches(ports, BatchStatus.BATCHED)):
-            if not ports.bucket.exists(batch.input_key):
-                results.fail_batch(ports, batch, NEVER_WRITTEN)
-            elif ports.settings.trigger == "s3" and transform.start_batch(ports, batch.input_key):
-                started += 1
+            try:
+                if not ports.bucket.exists(batch.input_key):
+                    results.fail_batch(ports, batch, NEVER_WRITTEN)
+                elif ports.settings.trigger == "s3" and transform.start_batch(ports, batch.input_key):
+                    started += 1
+            except Exception:  # e.g. a full disk: the batch stays BATCHED for the next start
+                log.exception("could not start batch %s; the next start tries again", batch.batch_id)
         applied = 0
         resuming: set[str] = set()
         for batch in list(queries.all_batches(ports, BatchStatus.PROCESSING)):
+            # One bad file fails its own batch, with the file named; it never stops the start.
             out_key = batch_files.output_key(batch.input_key)
-            if ports.bucket.exists(out_key):
-                results.apply_output(ports, out_key)
-                applied += 1
-            elif batch.transform_job_name and (
-                batch.transform_job_name in resuming or self.runner.resume(batch.transform_job_name)
-            ):
-                resuming.add(batch.transform_job_name)
-            else:
-                results.fail_batch(ports, batch, LOST)
+            try:
+                if ports.bucket.exists(out_key):
+                    results.apply_output(ports, out_key)
+                    applied += 1
+                elif batch.transform_job_name and (
+                    batch.transform_job_name in resuming or self.runner.resume(batch.transform_job_name)
+                ):
+                    resuming.add(batch.transform_job_name)
+                else:
+                    results.fail_batch(ports, batch, LOST)
+            except UnreadableRequest as exc:
+                results.fail_batch(ports, batch, f"{exc}; the transform cannot run again")
+            except Exception as exc:
+                log.exception("could not recover batch %s", batch.batch_id)
+                results.fail_batch(ports, batch, f"recovering from {out_key} failed: {exc}")
         resumed = len(resuming)
         return {"requeued": len(queued), "started": started, "applied": applied, "resumed": resumed}

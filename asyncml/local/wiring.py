@@ -12,6 +12,7 @@ from asyncml.local.broadcast import Broadcast
 from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
+from asyncml.local.private_files import DIR_MODE, narrow, private_dir
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
 from asyncml.ports import Clock, Ports, SystemClock
@@ -68,8 +69,8 @@ class LocalRuntime:
 
 def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntime:
     clock = clock or SystemClock()
-    data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir(settings.data_dir)
+    narrow(data_dir, DIR_MODE)  # made by hand or by an older version: nothing in it is for others
     store = SqliteJobStore(data_dir / "asyncml.db")
     bucket = FolderBucket(data_dir / "bucket", settings.bucket_name)
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,8 @@ from typing import IO
 # S3 shows a multipart upload only once it completes; the emulator's stand-in is a hidden temp file
 # that a listing skips and that is renamed into place (or deleted) at the end.
 PARTIAL_MARK = ".partial-"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 class InputError(Exception):
@@ -100,21 +104,40 @@ def output_uri(output_path: str, relative: str) -> str:
 
 
 class AtomicOutput:
-    """A `.out` that appears whole or not at all (SageMaker aborts the multipart upload on error)."""
+    """A `.out` that appears whole or not at all (SageMaker aborts the multipart upload on error).
+
+    Owner-only, like an S3 object nobody was granted: the file 0600, folders it makes 0700,
+    whatever the umask. Fsynced before the rename, so a reader after a crash finds the whole file
+    or none."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(path.parent)
         self.path = path
         self._tmp = path.with_name(f".{path.name}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}")
-        self._file: IO[bytes] = self._tmp.open("wb")
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        self._file: IO[bytes] = os.fdopen(fd, "wb")
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
 
     def commit(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
         self._file.close()
         self._tmp.replace(self.path)
 
     def discard(self) -> None:
         self._file.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def _private_dirs(folder: Path) -> None:
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another instance made it first
+            made.mkdir(DIR_MODE)
+        made.chmod(DIR_MODE)  # mkdir's mode is narrowed by the umask, which may be anything

@@ -91,7 +91,11 @@ def mini_batches(records: list[str], limit: int | None, single: bool) -> Iterato
 
 
 def _split_lines(text: str) -> list[str]:
-    """Lines without their `\n` or `\r\n`; a plain split unless a CR is there to strip."""
+    """Lines without their `\n` or `\r\n`; a plain split unless a CR is there to strip.
+
+    The line rule asyncml's results reader keeps too (`asyncml/batch_files.split_lines`; this
+    package imports nothing of asyncml): only `\n` ends a line, a `\r` just before it belongs to the
+    line end, and a `\r` anywhere else is data, so a model answering a bare CR moves no record."""
     lines = text.split("\n")
     return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
 

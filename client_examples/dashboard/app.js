@@ -301,10 +301,13 @@ function bindUi() {
       $("#settings-note").textContent = "This page is not served by asyncml serve: enter the URL and key.";
       return;
     }
-    save({ ...served, source: "server" });
-    fillSettingsForm(served);
+    // The server names its URL, never its key: keep the key typed in, if any.
+    const settings = { ...served, apiKey: served.apiKey || $("#settings-form").apiKey.value.trim() };
+    fillSettingsForm(settings);
+    if (!settings.apiKey) return askForKey();
+    save({ ...settings, source: "user" });
     toggleSettings(false);
-    start(served);
+    start(settings);
   });
   $("#jobs tbody").addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr[data-job-id]");
@@ -323,12 +326,22 @@ async function main() {
   paintCounts();
   const settings = await loadSettings();
   fillSettingsForm(settings);
-  if (!settings) {
+  if (!settings?.graphqlUrl || !settings?.apiKey) {
     paintConnection("closed", {});
+    if (settings?.graphqlUrl) askForKey();
     toggleSettings(true);
     return;
   }
   start(settings);
+}
+
+/** Served by asyncml but no key yet: say where the key is (the server never hands it out). */
+function askForKey() {
+  $("#settings-note").textContent =
+    "Enter the API key. asyncml serve printed it in its terminal, with a dashboard link that fills it in " +
+    "(open that link); it is also kept in .asyncml/api_key (or api_key in your --data-dir).";
+  toggleSettings(true);
+  $("#settings-form").apiKey.focus();
 }
 
 main();

@@ -27,6 +27,7 @@ from asyncml.aws.kinesis_stream import (
 )
 from asyncml.aws.s3_bucket import S3Bucket, object_keys
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
+from asyncml.batch_files import split_lines
 from asyncml.model import Job, JobStatus
 from tests.cloud_harness import appsync_stub, load_event
 from tests.moto_stack import moto_stack
@@ -138,7 +139,7 @@ def peak_while_reading(lines: int) -> int:
     with Stubber(s3) as stub:
         stub.add_response("get_object", {"Body": body}, {"Bucket": "b", "Key": "result/x.out"})
         tracemalloc.start()
-        count = sum(1 for _ in bucket.read_lines("result/x.out"))
+        count = sum(1 for _ in split_lines(bucket.read_chunks("result/x.out")))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert count == lines

@@ -32,7 +32,7 @@ def main(out: Path) -> None:
     ):
         ctx = open_dashboard(p, Path(tmp) / "profile", width=1360, height=860)
         page = ctx.new_page()
-        page.goto(server.base_url + "/")
+        page.goto(f"{server.base_url}/#apiKey={server.api_key}")  # the link `asyncml serve` prints
         expect(page.locator("#conn-text")).to_have_text("Live", timeout=15_000)
 
         # A file of 120 flowers with one broken line, and a few single jobs, all run to the end.

@@ -51,14 +51,52 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
         ctx.close()
 
 
+def printed_link(server: LiveServer) -> str:
+    """The dashboard link `asyncml serve` printed: the key rides in the URL fragment."""
+    found = re.findall(rf"{re.escape(server.base_url)}/#apiKey=\S+", server.log.read_text())
+    assert found, f"no dashboard link in the output:\n{server.log.read_text()}"
+    return str(found[-1])
+
+
 @pytest.fixture(scope="module")
 def page(context: BrowserContext, server: LiveServer) -> Page:
     page = context.new_page()
-    page.goto(server.base_url + "/")
+    page.goto(printed_link(server))
     expect(page.locator("#conn")).to_have_text(re.compile("Live"), timeout=LIVE)
     # Set once: if the page ever reloads, it is gone.
     page.evaluate("window.__sameDocument = true")
     return page
+
+
+def test_the_printed_link_brings_it_live_and_takes_the_key_out_of_the_address_bar(
+    page: Page, server: LiveServer
+) -> None:
+    assert printed_link(server) == f"{server.base_url}/#apiKey={server.api_key}"
+    # The page fixture opened the link and went live; the key is no longer in the address or history.
+    assert page.url == server.base_url + "/"
+    assert page.evaluate("location.hash") == ""
+    assert server.api_key not in page.evaluate("location.href")
+
+
+def test_without_the_link_it_asks_for_the_key_and_says_where_it_is(
+    context: BrowserContext, server: LiveServer
+) -> None:
+    page = context.new_page()
+    try:
+        page.goto(server.base_url + "/healthz")  # same origin, no dashboard: forget what was saved
+        page.evaluate("localStorage.clear()")
+        page.goto(server.base_url + "/")
+        expect(page.locator("#settings")).to_be_visible()
+        expect(page.locator("#conn-text")).to_have_text("Not connected")
+        expect(page.locator('input[name="graphqlUrl"]')).to_have_value(server.graphql_url)
+        expect(page.locator('input[name="apiKey"]')).to_have_value("")
+        expect(page.locator("#settings-note")).to_contain_text(".asyncml/api_key")
+        expect(page.locator("#settings-note")).to_contain_text("terminal")
+        page.fill('input[name="apiKey"]', server.api_key)
+        page.click("#settings-form button[type=submit]")
+        expect(page.locator("#conn-text")).to_have_text("Live", timeout=LIVE)
+    finally:
+        page.close()
 
 
 def test_settings_come_from_the_serving_server(page: Page, server: LiveServer) -> None:

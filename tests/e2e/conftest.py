@@ -108,4 +108,17 @@ def e2e_settings(data_dir: Path, model: DemoModel, **changes: Any) -> Settings:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_model: DemoModel) -> Iterator[LiveServer]:
+    """The pipeline end to end: jobs are batched and run. Tests on it wait for events, never for a
+    window to stay shut."""
     yield from run_server(e2e_settings(tmp_path_factory.mktemp("serve"), demo_model))
+
+
+# Neither threshold is reachable during a test run: no window fires, no batch fills.
+HELD = {"batch_size": 10_000, "batch_window": 1e6}
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory, demo_model: DemoModel) -> Iterator[LiveServer]:
+    """A server whose buffer never seals while a test runs: a job a test submits stays QUEUED until
+    the test cancels it, however slow the machine (a short window would race the cancel)."""
+    yield from run_server(e2e_settings(tmp_path_factory.mktemp("held"), demo_model, **HELD))

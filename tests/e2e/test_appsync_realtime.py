@@ -56,8 +56,10 @@ async def recv(ws: ClientConnection, skip_ka: bool = True) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def amplify(server: LiveServer) -> AsyncIterator[ClientConnection]:
-    """A connection opened the way Amplify JS v6 opens one: auth in a subprotocol, init without payload."""
+async def amplify(held: LiveServer) -> AsyncIterator[ClientConnection]:
+    """A connection opened the way Amplify JS v6 opens one: auth in a subprotocol, init without payload.
+    On the held server, so a job a test cancels is still QUEUED when it does."""
+    server = held
     async with connect(server.realtime, subprotocols=["graphql-ws", amplify_subprotocol(auth(server))]) as ws:
         assert ws.subprotocol == "graphql-ws"
         await ws.send(json.dumps({"type": "connection_init"}))
@@ -100,8 +102,9 @@ async def test_gql_sees_an_error_for_a_subscription_it_may_not_open(server: Live
 
 
 async def test_amplify_style_connection_gets_start_ack_then_data_then_complete(
-    server: LiveServer, amplify: ClientConnection
+    held: LiveServer, amplify: ClientConnection
 ) -> None:
+    server = held
     job_id = submit(server)
     await amplify.send(start("6f1c", ON_JOB, {"jobId": job_id}, auth(server)))
     assert await recv(amplify) == {"type": "start_ack", "id": "6f1c"}
@@ -140,13 +143,13 @@ async def test_a_wrong_key_at_connect_gets_connection_error_and_close(server: Li
 
 
 async def test_a_wrong_key_on_start_gets_an_error_for_that_id_only(
-    server: LiveServer, amplify: ClientConnection
+    held: LiveServer, amplify: ClientConnection
 ) -> None:
-    await amplify.send(start("1", ON_JOB, authorization=auth(server, "da2-wrong")))
+    await amplify.send(start("1", ON_JOB, authorization=auth(held, "da2-wrong")))
     error = await recv(amplify)
     assert error["type"] == "error" and error["id"] == "1"
     assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
-    await amplify.send(start("2", ON_JOB, authorization=auth(server)))
+    await amplify.send(start("2", ON_JOB, authorization=auth(held)))
     assert await recv(amplify) == {"type": "start_ack", "id": "2"}
 
 
@@ -161,25 +164,25 @@ async def test_a_wrong_key_on_start_gets_an_error_for_that_id_only(
     ids=["query", "mutation", "unknown-field", "syntax"],
 )
 async def test_only_valid_subscriptions_are_accepted(
-    server: LiveServer, amplify: ClientConnection, query: str, error_type: str
+    held: LiveServer, amplify: ClientConnection, query: str, error_type: str
 ) -> None:
-    await amplify.send(start("7", query, authorization=auth(server)))
+    await amplify.send(start("7", query, authorization=auth(held)))
     error = await recv(amplify)
     assert error["type"] == "error" and error["id"] == "7"
     assert error["payload"]["errors"][0]["errorType"] == error_type
 
 
 async def test_a_duplicate_id_and_the_101st_subscription_are_refused(
-    server: LiveServer, amplify: ClientConnection
+    held: LiveServer, amplify: ClientConnection
 ) -> None:
-    await amplify.send(start("dup", ON_JOB, authorization=auth(server)))
+    await amplify.send(start("dup", ON_JOB, authorization=auth(held)))
     assert (await recv(amplify))["type"] == "start_ack"
-    await amplify.send(start("dup", ON_JOB, authorization=auth(server)))
+    await amplify.send(start("dup", ON_JOB, authorization=auth(held)))
     assert (await recv(amplify))["payload"]["errors"][0]["errorType"] == "DuplicatedOperationError"
     for i in range(99):
-        await amplify.send(start(f"s{i}", ON_JOB, authorization=auth(server)))
+        await amplify.send(start(f"s{i}", ON_JOB, authorization=auth(held)))
         assert (await recv(amplify))["type"] == "start_ack"
-    await amplify.send(start("one-too-many", ON_JOB, authorization=auth(server)))
+    await amplify.send(start("one-too-many", ON_JOB, authorization=auth(held)))
     error = await recv(amplify)
     assert error["id"] == "one-too-many"
     assert error["payload"]["errors"][0]["errorType"] == "LimitExceededError"

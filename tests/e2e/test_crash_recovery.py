@@ -74,7 +74,8 @@ def hanging_model() -> Iterator[str]:
 
 
 def test_queued_jobs_survive_a_kill_and_complete_after_restart(tmp_path: Path, demo_model: DemoModel) -> None:
-    server = LiveServer(tmp_path / "data", batch_size=100, batch_window=60)  # nothing seals for 60 s
+    # The longest window the CLI takes: no test step comes near it, so nothing seals before the kill.
+    server = LiveServer(tmp_path / "data", batch_size=100, batch_window=300)
     server.args += ["--model-url", demo_model.url]
     server.start()
     try:

@@ -94,9 +94,13 @@ async def test_schedule_trigger_runs_one_job_over_every_waiting_batch(
     tmp_path: Path, model: DemoModel
 ) -> None:
     rt = build_runtime(make_settings(tmp_path, model, trigger="schedule", schedule_seconds=0.5, batch_size=1))
+    # Sealed before the timer runs, so its first tick finds all three however slow the machine is
+    # (sealing them after the start would race the 0.5 s tick).
+    ids = [j.job_id for j in submit_jobs(rt.ports, [SubmitInput(p) for p in IRIS])]
+    for i in ids:
+        batcher.seal_batch(rt.ports, [i], seed=i, first_seen=rt.ports.clock.now())
     await rt.start()
     try:
-        ids = [j.job_id for j in submit_jobs(rt.ports, [SubmitInput(p) for p in IRIS])]
         jobs = await wait_terminal(rt, ids)
     finally:
         await rt.stop()
@@ -141,7 +145,7 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
     b = batcher.seal_batch(rt.ports, ids, seed="s", first_seen=rt.ports.clock.now())
     assert b is not None
     transform_jobs.mark_processing(rt.ports, [b], transform_jobs.job_name_for_batch(settings, b.batch_id))
-    lines = list(rt.ports.bucket.read_lines(b.input_key))
+    lines = [x.decode() for x in batch_files.split_lines(rt.ports.bucket.read_chunks(b.input_key))]
     out = "".join(f"{line},label-{i}\n" for i, line in enumerate(lines))
     rt.ports.bucket.put(batch_files.output_key(b.input_key), out.encode())
     rt.store.close()

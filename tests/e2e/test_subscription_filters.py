@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,13 +18,20 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.test_appsync_realtime import amplify_subprotocol, auth, cancel, recv, start, submit
 
 
-@pytest.fixture
-async def ws(server: LiveServer) -> AsyncIterator[ClientConnection]:
+@contextlib.asynccontextmanager
+async def realtime_connection(server: LiveServer) -> AsyncIterator[ClientConnection]:
     async with connect(
         server.realtime, subprotocols=["graphql-ws", amplify_subprotocol(auth(server))]
     ) as conn:
         await conn.send(json.dumps({"type": "connection_init"}))
         assert (await recv(conn))["type"] == "connection_ack"
+        yield conn
+
+
+@pytest.fixture
+async def ws(held: LiveServer) -> AsyncIterator[ClientConnection]:
+    """On the held server: the jobs these tests cancel are still QUEUED when they do."""
+    async with realtime_connection(held) as conn:
         yield conn
 
 
@@ -52,8 +60,9 @@ async def drain(ws: ClientConnection, quiet: float = 0.3) -> list[tuple[str, dic
 
 
 async def test_each_subscription_gets_only_the_updates_its_arguments_match(
-    server: LiveServer, ws: ClientConnection
+    held: LiveServer, ws: ClientConnection
 ) -> None:
+    server = held
     mine, other = submit(server), submit(server)
     q = """subscription ($jobId: ID, $status: JobStatus) {
              onJobUpdated(jobId: $jobId, status: $status) { jobId status } }"""
@@ -77,8 +86,9 @@ async def test_each_subscription_gets_only_the_updates_its_arguments_match(
 
 
 async def test_fragments_and_aliases_are_answered_the_same_through_full_execution(
-    server: LiveServer, ws: ClientConnection
+    held: LiveServer, ws: ClientConnection
 ) -> None:
+    server = held
     job_id = submit(server)
     q = """subscription ($id: ID) { watched: onJobUpdated(jobId: $id) { ...F  state: status } }
            fragment F on Job { jobId __typename }"""
@@ -89,14 +99,15 @@ async def test_fragments_and_aliases_are_answered_the_same_through_full_executio
     assert update == {"jobId": job_id, "__typename": "Job", "state": "CANCELLED"}
 
 
-async def test_batch_updates_reach_batch_subscribers(server: LiveServer, ws: ClientConnection) -> None:
-    await subscribe(server, ws, "b", "subscription { onBatchUpdated { batchId status jobCount } }")
-    submit(server)
-    statuses: list[str] = []
-    while "COMPLETED" not in statuses:
-        message = await recv(ws)
-        assert message["type"] == "data"
-        statuses.append(message["payload"]["data"]["onBatchUpdated"]["status"])
+async def test_batch_updates_reach_batch_subscribers(server: LiveServer) -> None:
+    async with realtime_connection(server) as ws:
+        await subscribe(server, ws, "b", "subscription { onBatchUpdated { batchId status jobCount } }")
+        submit(server)
+        statuses: list[str] = []
+        while "COMPLETED" not in statuses:
+            message = await recv(ws)
+            assert message["type"] == "data"
+            statuses.append(message["payload"]["data"]["onBatchUpdated"]["status"])
     assert statuses == ["BATCHED", "PROCESSING", "COMPLETED"]
 
 
@@ -108,7 +119,8 @@ def ws_transport(server: LiveServer, key: str | None) -> WebsocketsTransport:
     )
 
 
-async def test_graphql_transport_ws_on_graphql_streams_a_jobs_updates(server: LiveServer) -> None:
+async def test_graphql_transport_ws_on_graphql_streams_a_jobs_updates(held: LiveServer) -> None:
+    server = held  # the job must still be QUEUED when the test cancels it
     submit_one = GraphQLRequest('mutation { submitJob(input: {payload: "1,2"}) { jobId } }')
     watch = "subscription ($id: ID) { onJobUpdated(jobId: $id) { jobId status } }"
     async with Client(transport=ws_transport(server, server.api_key)) as session:

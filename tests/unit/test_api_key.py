@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from asyncml.local.api.api_key import load_or_create_api_key
 
 
@@ -30,3 +32,16 @@ def test_a_key_file_others_could_read_is_narrowed_again(tmp_path: Path) -> None:
 
 def test_two_servers_get_different_keys(tmp_path: Path) -> None:
     assert load_or_create_api_key(tmp_path / "a") != load_or_create_api_key(tmp_path / "b")
+
+
+def test_a_key_file_left_empty_gets_a_new_key(tmp_path: Path) -> None:
+    (tmp_path / "api_key").write_bytes(b"")
+    key = load_or_create_api_key(tmp_path)
+    assert key.startswith("da2-") and (tmp_path / "api_key").read_text().strip() == key
+
+
+def test_a_key_file_that_is_not_utf8_stops_the_start_naming_the_file(tmp_path: Path) -> None:
+    # Replacing it silently would lock out every client holding the old key.
+    (tmp_path / "api_key").write_bytes(b"da2-\xff\xfe")
+    with pytest.raises(SystemExit, match="api_key is not an API key"):
+        load_or_create_api_key(tmp_path)

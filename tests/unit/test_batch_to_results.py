@@ -9,6 +9,10 @@ from asyncml.submit import SubmitInput, cancel_job, submit_jobs
 from tests.conftest import with_settings
 
 
+def read_lines(ports: Ports, key: str) -> list[str]:
+    return [line.decode() for line in batch_files.split_lines(ports.bucket.read_chunks(key))]
+
+
 def seal(ports: Ports, payloads: list[str]) -> tuple[list[str], Batch]:
     jobs = submit_jobs(ports, [SubmitInput(p) for p in payloads])
     ids = [j.job_id for j in jobs]
@@ -19,7 +23,7 @@ def seal(ports: Ports, payloads: list[str]) -> tuple[list[str], Batch]:
 
 def play_transform(ports: Ports, batch: Batch, skip: int | None = None) -> str:
     """Write the `.out` the way Batch Transform joins CSV: the input line, a comma, the output."""
-    lines = list(ports.bucket.read_lines(batch.input_key))
+    lines = read_lines(ports, batch.input_key)
     out = [f"{line},label-{i}" for i, line in enumerate(lines) if i != skip]
     key = batch_files.output_key(batch.input_key)
     ports.bucket.put(key, ("\n".join(out) + "\n").encode())
@@ -31,14 +35,14 @@ def test_cancelled_job_is_never_batched(ports: Ports) -> None:
     cancel_job(ports, jobs[0].job_id)
     batch = batcher.seal_batch(ports, [j.job_id for j in jobs], seed="s", first_seen=ports.clock.now())
     assert batch is not None and batch.job_count == 1
-    assert list(ports.bucket.read_lines(batch.input_key)) == [f"{jobs[1].job_id},3,4"]
+    assert read_lines(ports, batch.input_key) == [f"{jobs[1].job_id},3,4"]
     assert queries.get_job(ports, jobs[0].job_id).status is JobStatus.CANCELLED  # type: ignore[union-attr]
 
 
 def test_batch_file_follows_the_key_layout_with_the_job_id_first(ports: Ports) -> None:
     ids, batch = seal(ports, ["1,2", "3,4"])
     assert batch.input_key == f"data/2026/11/25/{batch.batch_id}.csv"
-    assert [line.split(",")[0] for line in ports.bucket.read_lines(batch.input_key)] == ids
+    assert [line.split(",")[0] for line in read_lines(ports, batch.input_key)] == ids
     assert {queries.get_job(ports, i).status for i in ids} == {JobStatus.BATCHED}  # type: ignore[union-attr]
 
 
@@ -78,7 +82,7 @@ def test_jsonlines_request_keeps_the_id_beside_the_output(ports: Ports) -> None:
     (request,) = ports.runner.requests  # type: ignore[attr-defined]
     assert request["DataProcessing"]["InputFilter"] == "$.payload"
     assert request["DataProcessing"]["OutputFilter"] == "$['asyncmlJobId','SageMakerOutput']"
-    line = next(ports.bucket.read_lines(batch.input_key))
+    line = read_lines(ports, batch.input_key)[0]
     ports.bucket.put(
         batch_files.output_key(batch.input_key),
         (line[:-1].split(', "payload"')[0] + ', "SageMakerOutput": {"label": "setosa"}}\n').encode(),
@@ -183,6 +187,6 @@ def test_a_replay_after_a_crash_before_the_file_was_written_writes_it(ports: Por
     )
     again = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=now)
     assert again is not None and again.batch_id == batch_id
-    assert [line.split(",")[0] for line in ports.bucket.read_lines(key)] == ids
+    assert [line.split(",")[0] for line in read_lines(ports, key)] == ids
     assert {queries.get_job(ports, i).status for i in ids} == {JobStatus.BATCHED}  # type: ignore[union-attr]
     assert ports.publisher.batches == []  # type: ignore[attr-defined]  # announced when first recorded

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 from pathlib import Path
 
+from asyncml.local.private_files import FILE_MODE, narrow, write_atomic
+
 
 def load_or_create_api_key(data_dir: Path) -> str:
-    """The key kept in `<data_dir>/api_key` (owner-only), made on first start like an AppSync key."""
+    """The key kept in `<data_dir>/api_key` (0600), made on first start like an AppSync key.
+
+    Written atomically and only if absent, so a kill mid-write or two servers starting at once still
+    leave one whole key; an empty file (from an older version) gets a new key."""
     path = data_dir / "api_key"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)  # someone widened it; a key readable by others is no key
-        key = path.read_text().strip()
-        if key:
-            return key
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    narrow(path, FILE_MODE)  # someone widened it; a key readable by others is no key
+    key = _read(path)
+    if key:
+        return key
     key = "da2-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26))
-    with os.fdopen(fd, "w") as f:
-        f.write(key + "\n")
-    return key
+    if write_atomic(path, (key + "\n").encode(), exclusive=not path.exists()):
+        return key
+    return _read(path)  # another server starting at once wrote its key first
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except UnicodeDecodeError:
+        # Not a key asyncml wrote; replacing it silently would lock out every client that has it.
+        raise SystemExit(f"{path} is not an API key (not UTF-8): fix it or delete it") from None

@@ -8,10 +8,10 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,7 +33,6 @@ DASHBOARD_DIR = Path(__file__).resolve().parents[3] / "client_examples" / "dashb
 # Pages on this machine (the dashboard from `npx serve`, a Vite dev server) may call the API; they
 # still need the API key. Anything else is refused by the browser (HTTP) or by us (WebSocket).
 LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
-_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
 
 
 class Runtime(Protocol):
@@ -101,15 +100,20 @@ def create_app(
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
         return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
 
-    async def config(request: Request) -> Response:
-        return _config(request, api_key)
-
+    # CORS on /graphql only, where every call needs the key: no other route answers another
+    # origin's page, so a page elsewhere cannot even read /healthz or /config.json.
+    graphql_cors = CORSMiddleware(
+        _Asgi(graphql_http),
+        allow_origin_regex=origin_pattern,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "x-api-key"],
+    )
     routes: list[BaseRoute] = [
-        Route("/graphql", _Asgi(graphql_http), methods=["GET", "POST"]),
+        Route("/graphql", graphql_cors, methods=["GET", "POST", "OPTIONS"]),
         WebSocketRoute("/graphql", graphql),
         WebSocketRoute("/graphql/realtime", realtime.handle),
         Route("/healthz", healthz),
-        Route("/config.json", config),
+        Route("/config.json", _config),
     ]
     if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
         routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))
@@ -124,13 +128,7 @@ def create_app(
         finally:
             await runtime.stop()
 
-    cors = Middleware(
-        CORSMiddleware,
-        allow_origin_regex=origin_pattern,
-        allow_methods=["GET", "POST"],
-        allow_headers=["content-type", "x-api-key"],
-    )
-    return Starlette(routes=routes, middleware=[cors], lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 class _Asgi:
@@ -143,23 +141,13 @@ class _Asgi:
         await self.app(scope, receive, send)
 
 
-def _config(request: Request, api_key: str) -> Response:
-    """The dashboard's settings, API key included, for a page served by this very server only.
-
-    Host must be loopback (a DNS-rebinding page arrives with its own host name), the caller must be
-    on this machine, and a browser must say the request is same-origin (no CORS header is ever sent
-    here, so another origin could not read the answer anyway)."""
-    host = request.headers.get("host", "")
-    client = request.client.host if request.client else ""
-    site = request.headers.get("sec-fetch-site", "same-origin")
-    if (
-        not _LOOPBACK_HOST.fullmatch(host)
-        or client not in ("127.0.0.1", "::1")
-        or site not in ("same-origin", "none")
-    ):
-        return JSONResponse({"errors": [{"errorType": "Forbidden", "message": "only for this machine"}]}, 403)
+async def _config(request: Request) -> Response:
+    """The dashboard's URLs, as this server is reached. Never the API key: any local process could
+    ask for it. The dashboard gets the key from the link `asyncml serve` prints (`#apiKey=…`, a
+    fragment, which no browser sends to a server) or from the user."""
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
     urls = {"graphqlUrl": f"http://{host}/graphql", "realtimeUrl": f"ws://{host}/graphql/realtime"}
-    return JSONResponse({**urls, "apiKey": api_key}, headers={"cache-control": "no-store"})
+    return JSONResponse(urls, headers={"cache-control": "no-store"})
 
 
 def serve(settings: Settings) -> None:
@@ -174,7 +162,8 @@ def serve(settings: Settings) -> None:
     def banner() -> None:
         print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL in a browser)", flush=True)
         print(f"asyncml: real-time ws://{settings.host}:{settings.port}/graphql/realtime", flush=True)
-        print(f"asyncml: dashboard {base}/", flush=True)
+        # The key rides in the fragment: the browser keeps it from the server and from logs.
+        print(f"asyncml: dashboard {base}/#apiKey={quote(api_key, safe='')}", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
 
     class Server(uvicorn.Server):
