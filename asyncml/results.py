@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from asyncml import batch_files
+from asyncml import batch_files, record_errors
 from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
 from asyncml.transform import batch_job_ids, batches_of_job, mark_processing
@@ -27,13 +27,9 @@ def apply_output(ports: Ports, output_key: str) -> Batch | None:
     outcomes = batch_files.pair_outputs(
         ports.bucket.read_lines(batch.input_key), ports.bucket.read_lines(output_key), ct
     )
+    prefix = ports.settings.error_prefix
     while chunk := list(islice(outcomes, CHUNK)):
-        moves = [
-            JobMove(o.job_id, JobStatus.COMPLETED, result=o.result)
-            if o.error is None
-            else JobMove(o.job_id, JobStatus.FAILED, error=o.error)
-            for o in chunk
-        ]
+        moves = [record_errors.job_move(o, prefix) for o in chunk]
         moved = ports.store.move_jobs(moves, ports.clock.now())
         if moved:
             ports.publisher.publish_jobs(moved)
