@@ -102,6 +102,32 @@ class DynamoJobStore:
         item = self._conditional_update(key, sets, model.job_sources(move.status))
         return items.job_from_item(item) if item else None
 
+    def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
+        unique = list(dict.fromkeys(job_ids))
+        return [j for j in self._pool.map(lambda i: self._retry_job(i, now), unique) if j is not None]
+
+    def _retry_job(self, job_id: str, now: datetime) -> Job | None:
+        # REMOVE batchKey takes the job out of its old batch's index (the sparse byBatch), so a
+        # replayed event of that batch no longer lists it; expiresAt goes too (TTL is for finished jobs).
+        sources = model.retry_sources()
+        try:
+            got = self._db.update_item(
+                TableName=self._table, Key=items.key(items.JOB, job_id), ReturnValues="ALL_NEW",
+                UpdateExpression="SET #st = :q, statusKey = :qk, updatedAt = :now,"
+                " attempt = if_not_exists(attempt, :one) + :one"
+                " REMOVE #r, #e, batchId, batchKey, transformJobName, completedAt, expiresAt",
+                ConditionExpression=f"#st IN ({', '.join(f':s{i}' for i in range(len(sources)))})",
+                ExpressionAttributeNames={"#st": "status", "#r": "result", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":q": {"S": JobStatus.QUEUED.value}, ":qk": {"S": items.status_key(items.JOB, "QUEUED")},
+                    ":now": {"S": items.ts(now)}, ":one": {"N": "1"},
+                    **{f":s{i}": {"S": s.value} for i, s in enumerate(sources)},
+                },
+            )  # fmt: skip
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return None  # not FAILED (any more): a concurrent retry queued it already
+        return items.job_from_item(got["Attributes"])
+
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
     ) -> Page[Job]:
