@@ -125,6 +125,10 @@ class JobMove:
     error: str | None = None
     batch_id: str | None = None
     transform_job_name: str | None = None
+    # Set by a batch's own events (transform start, results, failure): the move applies only to a
+    # job still in that batch, or in none on its first attempt (the batcher may have died before
+    # moving it). A replayed event of a batch never touches a job retried out of it.
+    in_batch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

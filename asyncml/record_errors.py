@@ -12,14 +12,15 @@ from asyncml.model import JobMove, JobStatus
 DEMO_ERROR_PREFIX = {"text/csv": "ERROR", "application/jsonlines": '{"error"'}
 
 
-def job_move(outcome: Outcome, error_prefix: str | None) -> JobMove:
+def job_move(outcome: Outcome, error_prefix: str | None, batch_id: str | None = None) -> JobMove:
     """COMPLETED with the model's output, or FAILED: no output line, or a line the model marked as
     failed (it starts with the error prefix; that whole line becomes the job's error)."""
+    job, b = outcome.job_id, batch_id
     if outcome.error is not None:
-        return JobMove(outcome.job_id, JobStatus.FAILED, error=outcome.error)
+        return JobMove(job, JobStatus.FAILED, error=outcome.error, in_batch=b)
     if error_prefix and outcome.result is not None and outcome.result.startswith(error_prefix):
-        return JobMove(outcome.job_id, JobStatus.FAILED, error=outcome.result)
-    return JobMove(outcome.job_id, JobStatus.COMPLETED, result=outcome.result)
+        return JobMove(job, JobStatus.FAILED, error=outcome.result, in_batch=b)
+    return JobMove(job, JobStatus.COMPLETED, result=outcome.result, in_batch=b)
 
 
 def failure_output(content_type: str, error_prefix: str, message: str) -> str:

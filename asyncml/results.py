@@ -29,7 +29,7 @@ def apply_output(ports: Ports, output_key: str) -> Batch | None:
     )
     prefix = ports.settings.error_prefix
     while chunk := list(islice(outcomes, CHUNK)):
-        moves = [record_errors.job_move(o, prefix) for o in chunk]
+        moves = [record_errors.job_move(o, prefix, batch.batch_id) for o in chunk]
         moved = ports.store.move_jobs(moves, ports.clock.now())
         if moved:
             ports.publisher.publish_jobs(moved)
@@ -65,7 +65,8 @@ def fail_batch(ports: Ports, batch: Batch, reason: str) -> Batch | None:
     ids = batch_job_ids(ports, batch.batch_id)
     while chunk := list(islice(ids, CHUNK)):
         moved = ports.store.move_jobs(
-            [JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now()
+            [JobMove(i, JobStatus.FAILED, error=reason, in_batch=batch.batch_id) for i in chunk],
+            ports.clock.now(),
         )
         if moved:
             ports.publisher.publish_jobs(moved)

@@ -122,10 +122,10 @@ class SqliteJobStore:
                 for chunk in _chunks(group, 500):
                     # One UPDATE ... FROM (VALUES ...) per chunk: the status condition makes each row's
                     # move conditional, and RETURNING says which rows actually moved.
-                    values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+                    values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
                     params: list[object] = [status.value, stamp, done]
                     for m in chunk:
-                        params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name]
+                        params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name, m.in_batch]
                     params += sources
                     rows = self._db.execute(
                         "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
@@ -133,6 +133,8 @@ class SqliteJobStore:
                         " batch_id=coalesce(m.column4, batch_id),"
                         " transform_job_name=coalesce(m.column5, transform_job_name)"
                         f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
+                        " AND (m.column6 IS NULL OR batch_id = m.column6"
+                        "      OR (batch_id IS NULL AND attempt = 1))"
                         f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
                         params,
                     )

@@ -138,3 +138,20 @@ def test_retry_queues_only_failed_jobs_as_a_new_attempt_once(store: Any) -> None
     assert store.move_jobs([JobMove("job-0001", JobStatus.BATCHED, batch_id="b2")], later)[0].attempt == 2
     store.move_jobs([JobMove("job-0001", JobStatus.FAILED, error="again")], later)
     assert store.retry_jobs(["job-0001"], later)[0].attempt == 3
+
+
+def test_a_batchs_move_touches_only_its_own_jobs_and_first_attempts_in_none(store: Any) -> None:
+    store.create_jobs([job(1), job(2), job(3), job(4)])
+    now = T0 + timedelta(seconds=5)
+    store.move_jobs([JobMove("job-0001", JobStatus.BATCHED, batch_id="b1")], now)
+    store.move_jobs([JobMove("job-0002", JobStatus.BATCHED, batch_id="b2")], now)
+    store.move_jobs([JobMove("job-0004", JobStatus.FAILED, error="boom", batch_id="b1")], now)
+    store.retry_jobs(["job-0004"], now)  # attempt 2, in no batch
+    moves = [JobMove(f"job-000{i}", JobStatus.COMPLETED, result="old", in_batch="b1") for i in (1, 2, 3, 4)]
+    moved = store.move_jobs(moves, now)
+    # b1's own job, and job 3 (first attempt, not yet in a batch: the batcher died before moving it)
+    assert [j.job_id for j in moved] == ["job-0001", "job-0003"]
+    assert [j.status for j in store.get_jobs(["job-0002", "job-0004"])] == [
+        JobStatus.BATCHED,
+        JobStatus.QUEUED,
+    ]

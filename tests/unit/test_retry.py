@@ -102,3 +102,14 @@ def test_a_replay_of_the_finished_batch_does_not_swallow_a_retried_job(ports: Po
     again = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=batch.created_at)
     assert again is not None and again.batch_id == batch.batch_id
     assert job(ports, ids[0]).status is JobStatus.QUEUED  # left for its own, newer record
+
+
+def test_a_replayed_output_of_the_old_batch_leaves_the_new_attempt_alone(ports: Ports) -> None:
+    ids, batch = seal(ports, ["1,2", "3,4"])
+    key = play_transform(ports, batch, skip=1)  # the model dropped the second record
+    results.apply_output(ports, key)
+    assert job(ports, ids[1]).status is JobStatus.FAILED
+    retry_jobs(ports, [ids[1]])
+    results.apply_output(ports, key)  # S3 delivers the old .out's event again
+    again = job(ports, ids[1])
+    assert (again.status, again.attempt, again.error) == (JobStatus.QUEUED, 2, None)
