@@ -55,6 +55,20 @@ async def test_a_record_the_model_answers_500_fails_alone_with_the_models_messag
     assert (batch.status, batch.completed_count, batch.failed_count) == ("COMPLETED", 5, 1)
 
 
+async def test_in_json_lines_the_isolated_record_fails_with_an_error_object(
+    tmp_path: Path, model: DemoModel, model_url: str, script: Script
+) -> None:
+    script.respond = per_line(lambda line: '{"label": "ok"}')
+    settings = make_settings(
+        tmp_path, model, model_url=model_url, content_type="application/jsonlines", error_prefix='{"error"'
+    )
+    jobs, batch = await run_jobs(build_runtime(settings), ['{"x": 1}', '{"bad": 1}', '{"x": 3}'])
+    assert [j.status for j in jobs] == [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.COMPLETED]
+    assert jobs[0].result == '{"label":"ok"}'
+    assert jobs[1].error == '{"error":"Bad HTTP status received from algorithm: 500 (after 3 retries): boom"}'
+    assert batch.failed_count == 1
+
+
 async def test_without_an_error_prefix_the_emulator_fails_the_batch_as_sagemaker_does(
     tmp_path: Path, model: DemoModel, model_url: str
 ) -> None:
