@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from asyncml import batch_files
-from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
+from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
 
 
@@ -30,6 +30,10 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     # A replay finds the batch already recorded: it neither announces it again nor trusts that the
     # file was written before the crash.
     batch = ports.store.get_batch(batch_id)
+    if batch is not None and batch.status in BATCH_TERMINAL:
+        # A replay of a batch that has finished: a QUEUED job in it is a retried one, which its own
+        # stream record brings to a new batch. Sealed into this one, it would never run again.
+        return batch
     created = batch is None
     if batch is None:
         batch = ports.store.create_batch(

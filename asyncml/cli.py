@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-url", help="a model server on SageMaker's container contract (default: demo model)"
     )
     serve.add_argument("--content-type", choices=["text/csv", "application/jsonlines"], help="record format")
+    serve.add_argument(
+        "--error-prefix",
+        help="a model output starting with this fails its job (default: the demo model's ERROR; '' = off)",
+    )
 
     transform = sub.add_parser("transform", help="run one CreateTransformJob request through the emulator")
     transform.add_argument("request", type=Path, help="JSON file holding a CreateTransformJob request")
@@ -59,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 schedule_seconds=args.schedule_seconds,
                 model_url=args.model_url,
                 content_type=args.content_type,
+                error_prefix=args.error_prefix,
             )
         except ValidationError as exc:
             print(f"asyncml: {exc.message}", file=sys.stderr)

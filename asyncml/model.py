@@ -49,6 +49,12 @@ def can_move_job(current: JobStatus, new: JobStatus) -> bool:
     return _RANK[current] < _RANK[new]
 
 
+def can_retry_job(current: JobStatus) -> bool:
+    """The one step back: a FAILED job may be queued again, as a new attempt, and only by a retry
+    (never by an event), so a late event of its earlier attempt cannot revive it."""
+    return current is JobStatus.FAILED
+
+
 def can_move_batch(current: BatchStatus, new: BatchStatus) -> bool:
     """True when `current -> new` is a forward move."""
     return _RANK[current] < _RANK[new]
@@ -58,6 +64,12 @@ def can_move_batch(current: BatchStatus, new: BatchStatus) -> bool:
 def job_sources(new: JobStatus) -> tuple[JobStatus, ...]:
     """Every status a job may be in for a move to `new` to apply (what a conditional write checks)."""
     return tuple(s for s in JobStatus if can_move_job(s, new))
+
+
+@functools.cache
+def retry_sources() -> tuple[JobStatus, ...]:
+    """Every status a retry may move a job from (what its conditional write checks)."""
+    return tuple(s for s in JobStatus if can_retry_job(s))
 
 
 @functools.cache
@@ -80,6 +92,7 @@ class Job:
     metadata: str | None = None  # a JSON document, kept as the client sent it
     client_token: str | None = None
     completed_at: datetime | None = None
+    attempt: int = 1  # 1 for the submitted job, +1 for each retry
 
     def replace(self, **changes: Any) -> Job:
         return dataclasses.replace(self, **changes)
@@ -112,6 +125,10 @@ class JobMove:
     error: str | None = None
     batch_id: str | None = None
     transform_job_name: str | None = None
+    # Set by a batch's own events (transform start, results, failure): the move applies only to a
+    # job still in that batch, or in none on its first attempt (the batcher may have died before
+    # moving it). A replayed event of a batch never touches a job retried out of it.
+    in_batch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,13 @@ class JobStore(Protocol):
         `updated_at`, and `completed_at` on a terminal status. Fields left None are kept."""
         ...
 
+    def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
+        """Queue each FAILED job among `job_ids` again as a new attempt (`model.can_retry_job`):
+        QUEUED, attempt + 1, result, error, batch, transform job name and completed_at cleared.
+        Conditional on FAILED, so of two concurrent retries only one moves a job. Returns the jobs
+        that moved, in the order given."""
+        ...
+
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
     ) -> Page[Job]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from asyncml import batch_files, queries
+from asyncml import batch_files, queries, record_errors
 from asyncml.model import JOB_TERMINAL, Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
 from asyncml.transform_jobs import batches_of_job, mark_processing
@@ -34,14 +34,10 @@ def apply_output(ports: Ports, output_key: str) -> Batch | None:
         ct,
     )
     unusable = 0
+    prefix = ports.settings.error_prefix
     while chunk := list(islice(outcomes, CHUNK)):
         unusable += sum(o.error is not None for o in chunk)
-        moves = [
-            JobMove(o.job_id, JobStatus.COMPLETED, result=o.result)
-            if o.error is None
-            else JobMove(o.job_id, JobStatus.FAILED, error=o.error)
-            for o in chunk
-        ]
+        moves = [record_errors.job_move(o, prefix, batch.batch_id) for o in chunk]
         moved = ports.store.move_jobs(moves, ports.clock.now())
         if moved:
             ports.publisher.publish_jobs(moved)
@@ -62,17 +58,7 @@ def _fail_unlisted(ports: Ports, batch: Batch) -> int:
     counts = ports.store.count_batch_jobs(batch.batch_id)
     if sum(counts.get(s, 0) for s in JOB_TERMINAL) >= batch.job_count:
         return 0
-    reason = UNLISTED.format(key=batch.input_key)
-    failed = 0
-    ids = (j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id))
-    while chunk := list(islice(ids, CHUNK)):
-        moved = ports.store.move_jobs(
-            [JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now()
-        )
-        if moved:
-            ports.publisher.publish_jobs(moved)
-        failed += len(moved)
-    return failed
+    return _fail_jobs(ports, batch, UNLISTED.format(key=batch.input_key))
 
 
 def on_transform_state(ports: Ports, job_name: str, status: str, failure_reason: str | None) -> list[Batch]:
@@ -101,14 +87,23 @@ def on_transform_state(ports: Ports, job_name: str, status: str, failure_reason:
 
 def fail_batch(ports: Ports, batch: Batch, reason: str) -> Batch | None:
     """Every unfinished job of the batch -> FAILED with `reason`; then the batch."""
+    _fail_jobs(ports, batch, reason)
+    return _finish_batch(ports, batch, BatchStatus.FAILED, reason)
+
+
+def _fail_jobs(ports: Ports, batch: Batch, reason: str) -> int:
+    """The batch's unfinished jobs -> FAILED with `reason`; how many moved."""
+    failed = 0
     ids = (j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id))
     while chunk := list(islice(ids, CHUNK)):
         moved = ports.store.move_jobs(
-            [JobMove(i, JobStatus.FAILED, error=reason) for i in chunk], ports.clock.now()
+            [JobMove(i, JobStatus.FAILED, error=reason, in_batch=batch.batch_id) for i in chunk],
+            ports.clock.now(),
         )
         if moved:
             ports.publisher.publish_jobs(moved)
-    return _finish_batch(ports, batch, BatchStatus.FAILED, reason)
+        failed += len(moved)
+    return failed
 
 
 def _finish_batch(ports: Ports, batch: Batch, status: BatchStatus, error: str | None) -> Batch | None:

@@ -32,6 +32,9 @@ class Settings:
     content_type: ContentType = "text/csv"
     max_payload_bytes: int = 256 * 1024
     max_inputs_per_call: int = 500
+    # A model output starting with this marks the record FAILED (None or "": off). Locally, with the
+    # bundled demo model, it defaults to the demo's marker (record_errors.DEMO_ERROR_PREFIX).
+    error_prefix: str | None = None
     # transform (CreateTransformJob)
     name_prefix: str = "asyncml"  # every transform job name starts with it (the stack name in the cloud)
     model_name: str = "asyncml-demo"

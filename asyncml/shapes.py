@@ -42,6 +42,7 @@ def job(j: Job) -> dict[str, Any]:
         "submittedAt": aws_datetime(j.submitted_at),
         "updatedAt": aws_datetime(j.updated_at),
         "completedAt": aws_datetime(j.completed_at) if j.completed_at else None,
+        "attempt": j.attempt,
     }
 
 
@@ -74,6 +75,7 @@ def job_from_fields(f: dict[str, Any]) -> Job:
         submitted_at=when(f["submittedAt"]),
         updated_at=when(f["updatedAt"]),
         completed_at=when(f["completedAt"]) if f.get("completedAt") else None,
+        attempt=f.get("attempt") or 1,
     )
 
 
@@ -109,6 +111,7 @@ JOB_FIELDS = [
     "submittedAt",
     "updatedAt",
     "completedAt",
+    "attempt",
 ]
 BATCH_FIELDS = [
     "batchId",

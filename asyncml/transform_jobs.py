@@ -43,8 +43,9 @@ def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None
         moved_batches.append(moved)
         ports.publisher.publish_batch(moved)
         ids = [j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id)]
+        name, in_batch = moved.transform_job_name, batch.batch_id
         jobs = ports.store.move_jobs(
-            [JobMove(i, JobStatus.PROCESSING, transform_job_name=moved.transform_job_name) for i in ids], now
+            [JobMove(i, JobStatus.PROCESSING, transform_job_name=name, in_batch=in_batch) for i in ids], now
         )
         if jobs:
             ports.publisher.publish_jobs(jobs)

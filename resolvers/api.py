@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from asyncml import queries, shapes, submit
+from asyncml import queries, retry, shapes, submit
 from asyncml.aws.observability import logger, metrics
 from asyncml.aws.wiring import cloud_ports
 from asyncml.errors import AsyncmlError
@@ -67,6 +67,13 @@ def submit_jobs(inputs: list[Shape]) -> list[Shape]:
 @app.resolver(type_name="Mutation", field_name="cancelJob")
 def cancel_job(jobId: str) -> Shape:
     return shapes.job(submit.cancel_job(cloud_ports(), jobId))
+
+
+@app.resolver(type_name="Mutation", field_name="retryJobs")
+def retry_jobs(jobIds: list[str]) -> list[Shape]:
+    jobs = retry.retry_jobs(cloud_ports(), jobIds)
+    metrics.add_metric("JobsRetried", MetricUnit.Count, len(jobs))
+    return [shapes.job(j) for j in jobs]
 
 
 @app.exception_handler(AsyncmlError)  # type: ignore[untyped-decorator]  # unannotated in powertools

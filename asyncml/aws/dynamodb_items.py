@@ -77,6 +77,7 @@ def job_item(job: Job, ttl_days: int) -> dict[str, Any]:
             "updatedAt": ts(job.updated_at),
             "completedAt": ts(job.completed_at) if job.completed_at else None,
             "expiresAt": expires_at(job.updated_at, ttl_days) if terminal else None,
+            "attempt": job.attempt,
         }
     )
 
@@ -96,6 +97,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         metadata=v.get("metadata"),
         client_token=v.get("clientToken"),
         completed_at=parse_ts(v["completedAt"]) if v.get("completedAt") else None,
+        attempt=int(v.get("attempt", 1)),  # items written before retryJobs have none
     )
 
 

@@ -99,8 +99,34 @@ class DynamoJobStore:
         if move.status in model.JOB_TERMINAL:
             sets |= {"completedAt": items.ts(now), "expiresAt": items.expires_at(now, self._ttl_days)}
         key = items.key(items.JOB, move.job_id)
-        item = self._conditional_update(key, sets, model.job_sources(move.status))
+        item = self._conditional_update(key, sets, model.job_sources(move.status), move.in_batch)
         return items.job_from_item(item) if item else None
+
+    def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
+        unique = list(dict.fromkeys(job_ids))
+        return [j for j in self._pool.map(lambda i: self._retry_job(i, now), unique) if j is not None]
+
+    def _retry_job(self, job_id: str, now: datetime) -> Job | None:
+        # REMOVE batchKey takes the job out of its old batch's index (the sparse byBatch), so a
+        # replayed event of that batch no longer lists it; expiresAt goes too (TTL is for finished jobs).
+        sources = model.retry_sources()
+        try:
+            got = self._db.update_item(
+                TableName=self._table, Key=items.key(items.JOB, job_id), ReturnValues="ALL_NEW",
+                UpdateExpression="SET #st = :q, statusKey = :qk, updatedAt = :now,"
+                " attempt = if_not_exists(attempt, :one) + :one"
+                " REMOVE #r, #e, batchId, batchKey, transformJobName, completedAt, expiresAt",
+                ConditionExpression=f"#st IN ({', '.join(f':s{i}' for i in range(len(sources)))})",
+                ExpressionAttributeNames={"#st": "status", "#r": "result", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":q": {"S": JobStatus.QUEUED.value}, ":qk": {"S": items.status_key(items.JOB, "QUEUED")},
+                    ":now": {"S": items.ts(now)}, ":one": {"N": "1"},
+                    **{f":s{i}": {"S": s.value} for i, s in enumerate(sources)},
+                },
+            )  # fmt: skip
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return None  # not FAILED (any more): a concurrent retry queued it already
+        return items.job_from_item(got["Attributes"])
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
@@ -161,19 +187,27 @@ class DynamoJobStore:
 
     # --- DynamoDB mechanics -------------------------------------------------------------------
     def _conditional_update(
-        self, key: dict[str, Any], sets: dict[str, Any], sources: Sequence[str]
+        self, key: dict[str, Any], sets: dict[str, Any], sources: Sequence[str], in_batch: str | None = None
     ) -> dict[str, Any] | None:
-        """SET `sets` (None values left alone) only if the item's status is one of `sources`."""
+        """SET `sets` (None values left alone) only if the item's status is one of `sources` (and,
+        with `in_batch`, the job is in that batch or, on its first attempt, in none: JobMove)."""
         values = {k: v for k, v in sets.items() if v is not None}
         names = {f"#a{i}": k for i, k in enumerate(values)}
         expr_values = {f":v{i}": items.to_item({"x": v})["x"] for i, v in enumerate(values.values())}
         expr_values |= {f":s{i}": {"S": str(s)} for i, s in enumerate(sources)}
         names["#st"] = "status"
+        condition = f"#st IN ({', '.join(f':s{i}' for i in range(len(sources)))})"
+        if in_batch is not None:
+            names |= {"#b": "batchId", "#n": "attempt"}
+            expr_values |= {":b": {"S": in_batch}, ":one": {"N": "1"}}
+            condition += (
+                " AND (#b = :b OR (attribute_not_exists(#b) AND (attribute_not_exists(#n) OR #n = :one)))"
+            )
         try:
             got = self._db.update_item(
                 TableName=self._table, Key=key, ReturnValues="ALL_NEW",
                 UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression=f"#st IN ({', '.join(f':s{i}' for i in range(len(sources)))})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names, ExpressionAttributeValues=expr_values,
             )  # fmt: skip
         except self._db.exceptions.ConditionalCheckFailedException:

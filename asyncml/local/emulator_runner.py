@@ -35,6 +35,9 @@ class EmulatorRunner:
         self.on_done: DoneFn | None = None
         self.model_url = ""
         self.ready_timeout_s = 60.0  # how long a job waits for the model's /ping, as SageMaker does
+        # The emulator's option to fail only the records a model fails (SageMaker fails the file):
+        # the model's message -> the line written in the record's place (see record_errors).
+        self.isolate_failures: Callable[[str], str] | None = None
         self._pool = ThreadPoolExecutor(MAX_RUNNING, thread_name_prefix="transform")
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,6 +89,7 @@ class EmulatorRunner:
                     bucket_root=self.bucket_root,
                     model_url=self.model_url,
                     ready_timeout_s=self.ready_timeout_s,
+                    isolate_failures=self.isolate_failures,
                 )
             )
 

@@ -23,6 +23,7 @@ from asyncml.model import (
     Page,
     batch_sources,
     job_sources,
+    retry_sources,
 )
 
 T = TypeVar("T")
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, payload TEXT NOT NULL,
   result TEXT, error TEXT, batch_id TEXT, transform_job_name TEXT, metadata TEXT,
-  client_token TEXT UNIQUE, submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, completed_at TEXT
+  client_token TEXT UNIQUE, submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, completed_at TEXT,
+  attempt INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, seq);
@@ -47,7 +49,7 @@ CREATE INDEX IF NOT EXISTS batches_status ON batches (status, seq);
 """
 _JOB_COLS = (
     "job_id, status, payload, result, error, batch_id, transform_job_name, metadata, client_token, "
-    "submitted_at, updated_at, completed_at"
+    "submitted_at, updated_at, completed_at, attempt"
 )
 _BATCH_COLS = (
     "batch_id, status, job_count, completed_count, failed_count, transform_job_name, error, "
@@ -68,6 +70,9 @@ class SqliteJobStore:
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         for suffix in ("-wal", "-shm"):
             narrow(path.with_name(path.name + suffix), FILE_MODE)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "attempt" not in columns:  # a data dir from before retryJobs
+            self._db.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
 
     def close(self) -> None:
         with self._lock:
@@ -95,7 +100,7 @@ class SqliteJobStore:
                 new.append(job)
                 out.append(job)
             self._db.executemany(
-                f"INSERT INTO jobs ({_JOB_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [_job_row(j) for j in new]
+                f"INSERT INTO jobs ({_JOB_COLS}) VALUES ({','.join('?' * 13)})", [_job_row(j) for j in new]
             )
         return out
 
@@ -122,10 +127,10 @@ class SqliteJobStore:
                 for chunk in _chunks(group, 500):
                     # One UPDATE ... FROM (VALUES ...) per chunk: the status condition makes each row's
                     # move conditional, and RETURNING says which rows actually moved.
-                    values = ",".join(["(?,?,?,?,?)"] * len(chunk))
+                    values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
                     params: list[object] = [status.value, stamp, done]
                     for m in chunk:
-                        params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name]
+                        params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name, m.in_batch]
                     params += sources
                     rows = self._db.execute(
                         "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
@@ -133,11 +138,29 @@ class SqliteJobStore:
                         " batch_id=coalesce(m.column4, batch_id),"
                         " transform_job_name=coalesce(m.column5, transform_job_name)"
                         f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
+                        " AND (m.column6 IS NULL OR batch_id = m.column6"
+                        "      OR (batch_id IS NULL AND attempt = 1))"
                         f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
                         params,
                     )
                     moved.update((r[0], _job(r)) for r in rows)
         return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
+
+    def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
+        sources = [s.value for s in retry_sources()]
+        moved: dict[str, Job] = {}
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for chunk in _chunks(list(dict.fromkeys(job_ids)), 500):
+                rows = self._db.execute(
+                    "UPDATE jobs SET status=?, attempt=attempt+1, updated_at=?, result=NULL, error=NULL,"
+                    " batch_id=NULL, transform_job_name=NULL, completed_at=NULL"
+                    f" WHERE job_id IN ({','.join('?' * len(chunk))})"
+                    f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
+                    (JobStatus.QUEUED.value, now.isoformat(), *chunk, *sources),
+                )
+                moved.update((r[0], _job(r)) for r in rows)
+        return [moved.pop(i) for i in job_ids if i in moved]
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
@@ -234,7 +257,7 @@ def _job_row(j: Job) -> tuple[Any, ...]:
     return (
         j.job_id, j.status.value, j.payload, j.result, j.error, j.batch_id, j.transform_job_name, j.metadata,
         j.client_token, j.submitted_at.isoformat(), j.updated_at.isoformat(),
-        j.completed_at.isoformat() if j.completed_at else None,
+        j.completed_at.isoformat() if j.completed_at else None, j.attempt,
     )  # fmt: skip
 
 
@@ -242,7 +265,7 @@ def _job(r: Sequence[Any]) -> Job:
     return Job(
         job_id=r[0], status=JobStatus(r[1]), payload=r[2], result=r[3], error=r[4], batch_id=r[5],
         transform_job_name=r[6], metadata=r[7], client_token=r[8], submitted_at=datetime.fromisoformat(r[9]),
-        updated_at=datetime.fromisoformat(r[10]), completed_at=_ts(r[11]),
+        updated_at=datetime.fromisoformat(r[10]), completed_at=_ts(r[11]), attempt=r[12],
     )  # fmt: skip
 
 

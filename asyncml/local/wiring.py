@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from asyncml import record_errors
 from asyncml.local.broadcast import Broadcast
 from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
@@ -69,6 +71,9 @@ class LocalRuntime:
 
 def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntime:
     clock = clock or SystemClock()
+    if settings.error_prefix is None and not settings.model_url:
+        # The bundled demo model marks a record it cannot score: those count as failed.
+        settings = replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
     data_dir = private_dir(settings.data_dir)
     narrow(data_dir, DIR_MODE)  # made by hand or by an older version: nothing in it is for others
     store = SqliteJobStore(data_dir / "asyncml.db")
@@ -76,6 +81,12 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)
     broadcast = Broadcast()  # the Publisher, and the topics the API's subscriptions listen on
     runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms")
+    if settings.error_prefix:
+        # Locally a mini-batch the model fails is split until the bad records stand alone; each
+        # gets a line the results step reads as FAILED with the model's message (docs/transform.md).
+        runner.isolate_failures = functools.partial(
+            record_errors.failure_output, settings.content_type, settings.error_prefix
+        )
     ports = Ports(
         settings=settings,
         store=store,

@@ -12,6 +12,7 @@ import httpx
 
 PING_TIMEOUT_S = 2.0  # SageMaker gives each /ping 2 s
 RETRY_BACKOFF_S = 0.1  # doubled per retry; AWS does not document its backoff
+MODEL_MESSAGE_MAX = 512  # bytes of a failing answer's body kept as the model's own message
 
 
 class ModelNotReady(Exception):
@@ -19,7 +20,13 @@ class ModelNotReady(Exception):
 
 
 class InvocationError(Exception):
-    """An /invocations call that failed after every retry; the message mirrors SageMaker's log line."""
+    """An /invocations call that failed after every retry; the message mirrors SageMaker's log line.
+
+    `model_message` is what the model itself said in its last answer (the body of a 5xx), if anything."""
+
+    def __init__(self, message: str, model_message: str = "") -> None:
+        super().__init__(message)
+        self.model_message = model_message
 
 
 @functools.cache
@@ -77,7 +84,7 @@ class ModelClient:
 
     async def invoke(self, payload: bytes, *, timeout_s: float, max_retries: int) -> bytes:
         """POST /invocations; a non-2xx answer or a timeout is retried up to `max_retries` times."""
-        reason = ""
+        reason, said = "", ""
         for attempt in range(max_retries + 1):
             if attempt:
                 await asyncio.sleep(RETRY_BACKOFF_S * 2 ** (attempt - 1))
@@ -86,13 +93,14 @@ class ModelClient:
                     f"{self.url}/invocations", content=payload, headers=self._headers, timeout=timeout_s
                 )
             except httpx.TimeoutException:
-                reason = f"Unable to get response from algorithm: no answer within {timeout_s:g}s"
+                reason, said = f"Unable to get response from algorithm: no answer within {timeout_s:g}s", ""
                 continue
             except httpx.HTTPError as exc:
-                reason = f"Unable to get response from algorithm: {type(exc).__name__}"
+                reason, said = f"Unable to get response from algorithm: {type(exc).__name__}", ""
                 continue
             if 200 <= response.status_code < 300:
                 return response.content
             reason = f"Bad HTTP status received from algorithm: {response.status_code}"
+            said = response.content[:MODEL_MESSAGE_MAX].decode("utf-8", "replace")
         tries = f" (after {max_retries} retries)" if max_retries else ""
-        raise InvocationError(reason + tries)
+        raise InvocationError(reason + tries, " ".join(said.split()))

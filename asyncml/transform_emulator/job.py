@@ -11,7 +11,7 @@ from typing import Any
 
 from asyncml.transform_emulator.files import InputError, InputObject, list_inputs
 from asyncml.transform_emulator.invoke import ModelClient, ModelNotReady
-from asyncml.transform_emulator.records import FileFailed, transform_file
+from asyncml.transform_emulator.records import FailedRecord, FileFailed, transform_file
 from asyncml.transform_emulator.request import TransformSettings, resolve_settings, validate_request
 
 ARN_PREFIX = "arn:aws:sagemaker:local:000000000000:transform-job/"
@@ -33,8 +33,13 @@ async def run_transform_job(
     model_url: str,
     progress: Callable[[ProgressEvent], None] | None = None,
     ready_timeout_s: float = 60.0,
+    isolate_failures: FailedRecord | None = None,
 ) -> dict[str, Any]:
-    """Run the job to its end. InvalidTransformRequest, before anything runs, for a request AWS refuses."""
+    """Run the job to its end. InvalidTransformRequest, before anything runs, for a request AWS refuses.
+
+    `isolate_failures` is an emulator option (SageMaker has none): a mini-batch the model fails is
+    split and retried until the failing records stand alone, and each of those gets the line
+    `isolate_failures(message)` in place of its output, so the file still gets its `.out`."""
     validate_request(request)
     created = datetime.now(UTC)
     settings = resolve_settings(request)
@@ -53,6 +58,7 @@ async def run_transform_job(
             bucket_root=bucket_root,
             failures=failures,
             progress=progress,
+            isolate=isolate_failures,
         )
     except (ModelNotReady, InputError) as exc:
         failures.append(str(exc))
@@ -69,6 +75,7 @@ async def _run_instances(
     bucket_root: Path,
     failures: list[str],
     progress: Callable[[ProgressEvent], None] | None,
+    isolate: FailedRecord | None,
 ) -> None:
     """Files are spread over instances by key and never split; each instance works through its own share."""
     done = {"files": 0, "records": 0}
@@ -82,7 +89,7 @@ async def _run_instances(
     async def instance(share: list[InputObject]) -> None:
         for obj in share:
             try:
-                await transform_file(obj, settings, client, bucket_root, report)
+                await transform_file(obj, settings, client, bucket_root, report, isolate=isolate)
             except FileFailed as exc:
                 # That file gets no .out; the others go on, and the job ends Failed (SageMaker's rule).
                 failures.append(f"{obj.uri}: {exc}")

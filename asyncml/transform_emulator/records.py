@@ -15,6 +15,9 @@ from asyncml.transform_emulator.jsonpath import DataProcessingError
 from asyncml.transform_emulator.request import TransformSettings
 
 Report = Callable[[str, int, bool], None]  # (file URI, records just written, file finished)
+# An emulator option, off by default (SageMaker fails the whole file): the model's message for one
+# record it failed -> the output line written in that record's place (then joined like any output).
+FailedRecord = Callable[[str], str]
 _ENC = ("utf-8", "surrogateescape")  # any byte survives the trip through str
 
 
@@ -22,8 +25,18 @@ class FileFailed(Exception):
     """This file gets no `.out`; the message becomes its part of the job's FailureReason."""
 
 
+class _CountMismatch(FileFailed):
+    """The model answered a mini-batch with too few or too many lines."""
+
+
 async def transform_file(
-    obj: InputObject, settings: TransformSettings, client: ModelClient, bucket_root: Path, report: Report
+    obj: InputObject,
+    settings: TransformSettings,
+    client: ModelClient,
+    bucket_root: Path,
+    report: Report,
+    *,
+    isolate: FailedRecord | None = None,
 ) -> None:
     try:
         data = read_input(obj, settings.compression)
@@ -51,6 +64,7 @@ async def transform_file(
                 client=client,
                 out=out,
                 report=report,
+                isolate=isolate,
             )
         else:
             await _whole(
@@ -109,6 +123,7 @@ async def _by_line(
     client: ModelClient,
     out: AtomicOutput,
     report: Report,
+    isolate: FailedRecord | None,
 ) -> None:
     lines = [
         line for line in _split_lines(data.decode(*_ENC)) if line
@@ -117,22 +132,48 @@ async def _by_line(
     # Outputs are counted when they are reassembled as lines or joined to their inputs.
     as_lines = settings.assemble_with == "Line" or processor is not None
 
-    async def call(start: int, end: int) -> bytes:
+    async def answer(start: int, end: int) -> bytes:
+        """One /invocations call; the caller holds a slot, released as soon as the model answered."""
         try:
             payload = ("\n".join(sent[start:end]) + "\n").encode(*_ENC)
-            body = await client.invoke(
+            return await client.invoke(
                 payload, timeout_s=settings.timeout_s, max_retries=settings.max_retries
             )
         finally:
             slots.release()
-        if not as_lines:
-            return body  # AssembleWith None: the response bodies are concatenated as they are
-        outputs = _split_lines(body.decode(*_ENC).removesuffix("\n"))
+
+    async def answer_lines(start: int, end: int) -> list[str]:
+        text = (await answer(start, end)).decode(*_ENC)
+        outputs = _split_lines(text.removesuffix("\n")) if text else []  # an empty answer holds no record
         if len(outputs) != end - start:
-            raise FileFailed(
+            raise _CountMismatch(
                 f"the model returned {len(outputs)} records for a mini-batch of {end - start}"
                 f" (records {start + 1}-{end})"
             )
+        return outputs
+
+    async def settle(start: int, end: int) -> list[str]:
+        """The outputs of records start..end; with `isolate`, a failing mini-batch is halved until
+        each failing record stands alone, and only those get the failure line."""
+        try:
+            return await answer_lines(start, end)
+        except (InvocationError, _CountMismatch) as exc:
+            if isolate is None:
+                raise
+            if end - start == 1:
+                said = getattr(exc, "model_message", "")
+                return [" ".join(isolate(f"{exc}: {said}" if said else str(exc)).splitlines())]
+        mid = (start + end) // 2
+        outputs: list[str] = []
+        for half in ((start, mid), (mid, end)):
+            await slots.acquire()
+            outputs += await settle(*half)
+        return outputs
+
+    async def call(start: int, end: int) -> bytes:
+        if not as_lines:
+            return await answer(start, end)  # AssembleWith None: response bodies concatenated as they are
+        outputs = await settle(start, end)
         if processor:
             outputs = processor.join_outputs(lines[start:end], outputs)
         # AssembleWith Line: one newline after each record, never doubled.

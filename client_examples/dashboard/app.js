@@ -66,6 +66,7 @@ function flush() {
   if (detailId && dirty.jobs.has(detailId) && jobs.has(detailId)) {
     paintDetail($("#detail-fields"), jobs.get(detailId));
     $("#detail-cancel").hidden = jobs.get(detailId).status !== "QUEUED";
+    $("#detail-retry").hidden = jobs.get(detailId).status !== "FAILED";
   }
   if (dirty.uploads) paintUploads();
   dirty.jobs.clear();
@@ -248,8 +249,20 @@ function openDetail(jobId) {
   const job = jobs.get(jobId);
   paintDetail($("#detail-fields"), job);
   $("#detail-cancel").hidden = job.status !== "QUEUED";
+  $("#detail-retry").hidden = job.status !== "FAILED";
   $("#detail-msg").textContent = "";
   $("#detail").showModal();
+}
+
+async function retryOpenJob() {
+  try {
+    const [job] = await api.retryJobs([detailId]);
+    upsertJob(job);
+    $("#detail-retry").hidden = true;
+    $("#detail-msg").textContent = `Queued again: attempt ${job.attempt}`;
+  } catch (err) {
+    $("#detail-msg").textContent = err.message;
+  }
 }
 
 async function cancelOpenJob() {
@@ -319,6 +332,7 @@ function bindUi() {
   });
   $("#detail").addEventListener("close", () => (detailId = null));
   $("#detail-cancel").addEventListener("click", cancelOpenJob);
+  $("#detail-retry").addEventListener("click", retryOpenJob);
 }
 
 async function main() {

@@ -1,6 +1,6 @@
 // Queries and mutations over HTTP with the API key (AppSync carries subscriptions only on the socket).
 
-const JOB = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt";
+const JOB = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt attempt";
 const BATCH = "batchId status jobCount completedCount failedCount transformJobName error createdAt updatedAt";
 
 export const ON_JOB_UPDATED = `subscription OnJobUpdated { onJobUpdated { ${JOB} } }`;
@@ -64,5 +64,11 @@ export class Api {
   async cancelJob(jobId) {
     const q = `mutation ($jobId: ID!) { cancelJob(jobId: $jobId) { ${JOB} } }`;
     return (await this.request(q, { jobId })).cancelJob;
+  }
+
+  /** FAILED jobs queued again as new attempts (their `attempt` one higher). */
+  async retryJobs(jobIds) {
+    const q = `mutation ($jobIds: [ID!]!) { retryJobs(jobIds: $jobIds) { ${JOB} } }`;
+    return (await this.request(q, { jobIds })).retryJobs;
   }
 }

@@ -7,9 +7,12 @@ const BATCH_RANK = { BATCHED: 0, PROCESSING: 1, COMPLETED: 2, FAILED: 2 };
 export const JOB_STATUSES = ["QUEUED", "BATCHED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"];
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
-/** The newer of two views of one job, by status first and updatedAt second. */
+/** The newer of two views of one job, by attempt, then status, then updatedAt. */
 export function mergeJob(old, next) {
   if (!old) return next;
+  // A retry starts the job again at QUEUED as a new attempt; an event of an older attempt is stale.
+  const attempt = (next.attempt ?? 1) - (old.attempt ?? 1);
+  if (attempt !== 0) return attempt > 0 ? { ...old, ...next } : old;
   const a = JOB_RANK[old.status] ?? 0;
   const b = JOB_RANK[next.status] ?? 0;
   if (b < a) return old;

@@ -111,3 +111,47 @@ def test_list_batches_by_status_and_pages(store: Any) -> None:
     first = store.list_batches(status=None, limit=2, next_token=None)
     rest = store.list_batches(status=None, limit=10, next_token=first.next_token)
     assert [b.batch_id for b in first.items + rest.items] == [batch(i).batch_id for i in range(4, -1, -1)]
+
+
+def test_retry_queues_only_failed_jobs_as_a_new_attempt_once(store: Any) -> None:
+    store.create_jobs([job(1), job(2), job(3)])
+    now = T0 + timedelta(seconds=5)
+    store.move_jobs([JobMove(f"job-000{i}", JobStatus.BATCHED, batch_id="b1") for i in (1, 2, 3)], now)
+    store.move_jobs([JobMove("job-0001", JobStatus.FAILED, error="boom", transform_job_name="t1")], now)
+    store.move_jobs([JobMove("job-0002", JobStatus.COMPLETED, result="ok")], now)
+    later = now + timedelta(seconds=1)
+    (retried,) = store.retry_jobs(["job-0002", "job-0001", "job-0003", "missing"], later)
+    assert (retried.job_id, retried.status, retried.attempt, retried.updated_at) == (
+        "job-0001", JobStatus.QUEUED, 2, later
+    )  # fmt: skip
+    assert (retried.error, retried.result, retried.batch_id, retried.transform_job_name) == (None,) * 4
+    assert retried.completed_at is None and retried.payload == "1,1"
+    assert store.get_jobs(["job-0001"]) == [retried]
+    # A second retry finds it QUEUED: nothing moves, so two racing callers cannot queue it twice.
+    assert store.retry_jobs(["job-0001"], later) == []
+    # The old batch no longer lists it, and its status index moved with it.
+    in_b1 = store.list_jobs(status=None, batch_id="b1", limit=10, next_token=None)
+    assert [j.job_id for j in in_b1.items] == ["job-0003", "job-0002"]
+    queued = store.list_jobs(status=JobStatus.QUEUED, batch_id=None, limit=10, next_token=None)
+    assert [j.job_id for j in queued.items] == ["job-0001"]
+    # Events of the old attempt cannot step the new one back; its own moves go on as usual.
+    assert store.move_jobs([JobMove("job-0001", JobStatus.BATCHED, batch_id="b2")], later)[0].attempt == 2
+    store.move_jobs([JobMove("job-0001", JobStatus.FAILED, error="again")], later)
+    assert store.retry_jobs(["job-0001"], later)[0].attempt == 3
+
+
+def test_a_batchs_move_touches_only_its_own_jobs_and_first_attempts_in_none(store: Any) -> None:
+    store.create_jobs([job(1), job(2), job(3), job(4)])
+    now = T0 + timedelta(seconds=5)
+    store.move_jobs([JobMove("job-0001", JobStatus.BATCHED, batch_id="b1")], now)
+    store.move_jobs([JobMove("job-0002", JobStatus.BATCHED, batch_id="b2")], now)
+    store.move_jobs([JobMove("job-0004", JobStatus.FAILED, error="boom", batch_id="b1")], now)
+    store.retry_jobs(["job-0004"], now)  # attempt 2, in no batch
+    moves = [JobMove(f"job-000{i}", JobStatus.COMPLETED, result="old", in_batch="b1") for i in (1, 2, 3, 4)]
+    moved = store.move_jobs(moves, now)
+    # b1's own job, and job 3 (first attempt, not yet in a batch: the batcher died before moving it)
+    assert [j.job_id for j in moved] == ["job-0001", "job-0003"]
+    assert [j.status for j in store.get_jobs(["job-0002", "job-0004"])] == [
+        JobStatus.BATCHED,
+        JobStatus.QUEUED,
+    ]

@@ -110,6 +110,21 @@ def test_bulk_csv_writes_every_row_with_its_result_and_reports_refused_lines(
     assert len(completed) == 600 and len({r["jobId"] for r in completed}) == 600
 
 
+def test_bulk_csv_counts_a_row_the_demo_model_marks_error_as_failed(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    # `asyncml serve` with the demo model reads its ERROR lines as failed records (--error-prefix).
+    source = tmp_path / "rows.csv"
+    source.write_text(f"{IRIS[0]}\nnot,a,flower\n{IRIS[1]}\n")
+    out = tmp_path / "results.csv"
+    done = run(server, sys.executable, str(EXAMPLES / "bulk_csv.py"), str(source), "--out", str(out))
+    assert f"wrote 3 rows to {out}: 2 completed, 1 failed or cancelled, 0 refused" in done.stdout, done.stderr
+    with out.open(newline="") as f:
+        by_line = {int(r["line"]): r for r in csv.DictReader(f)}
+    assert (by_line[2]["status"], by_line[2]["error"], by_line[2]["result"]) == ("FAILED", "ERROR", "")
+    assert by_line[3]["status"] == "COMPLETED"
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_script_submits_gets_and_lists_with_the_api_key(server: LiveServer) -> None:
     done = run(server, "bash", str(EXAMPLES / "curl.sh"), IRIS[2])

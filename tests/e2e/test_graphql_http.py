@@ -117,6 +117,7 @@ def test_an_api_key_caller_may_not_publish_updates(server: LiveServer) -> None:
         "payload": "1,2",
         "submittedAt": "2026-01-01T00:00:00.000Z",
         "updatedAt": "2026-01-01T00:00:01.000Z",
+        "attempt": 1,
     }
     query = "mutation ($u: JobUpdate!) { publishJobUpdate(update: $u) { jobId } }"
     body = server.post(query, {"u": update}).json()

@@ -13,7 +13,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
-from asyncml import queries, shapes, submit
+from asyncml import queries, retry, shapes, submit
 from asyncml.local.api.errors import AppSyncErrors, log_unexpected
 from asyncml.local.api.subscriptions import follow
 from asyncml.local.api.types import (
@@ -138,6 +138,10 @@ class Mutation:
     @strawberry.mutation
     def cancel_job(self, info: strawberry.Info, job_id: strawberry.ID) -> Job:
         return job_of(shapes.job(submit.cancel_job(_ports(info), job_id)))
+
+    @strawberry.mutation
+    def retry_jobs(self, info: strawberry.Info, job_ids: list[strawberry.ID]) -> list[Job]:
+        return [job_of(shapes.job(j)) for j in retry.retry_jobs(_ports(info), job_ids)]
 
     # Like AppSync's NONE data source: hand the update to the subscribers and return it unchanged.
     # (Assigned, not decorated: strawberry's decorator overloads with arguments are untyped.)

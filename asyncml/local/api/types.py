@@ -84,6 +84,7 @@ class Job:
     submittedAt: AWSDateTime
     updatedAt: AWSDateTime
     completedAt: AWSDateTime | None
+    attempt: int = strawberry.field(description="1 for the submitted job, one more for each retryJobs.")
 
 
 @strawberry.type(directives=_BOTH)
@@ -131,6 +132,7 @@ class JobUpdate:
     submittedAt: AWSDateTime
     updatedAt: AWSDateTime
     completedAt: AWSDateTime | None = UNSET
+    attempt: int
 
 
 @strawberry.input(description="Batch's fields as an input: what a worker publishes after a batch moves.")
