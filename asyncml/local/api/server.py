@@ -24,7 +24,7 @@ from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, u
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
-from asyncml.local.api.view import GraphQLView, execute_json
+from asyncml.local.api.view import GRAPHIQL_DIR, GraphQLView, execute_json
 from asyncml.local.broadcast import Broadcast
 from asyncml.ports import Ports
 from asyncml.settings import Settings
@@ -110,6 +110,7 @@ def create_app(
         WebSocketRoute("/graphql/realtime", realtime.handle),
         Route("/healthz", healthz),
         Route("/config.json", config),
+        Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR)),
     ]
     if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
         routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))
