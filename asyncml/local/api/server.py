@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.console import configure_logging, log, settings_line, warn_if_model_is_down
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
@@ -178,6 +180,9 @@ def serve(settings: Settings) -> None:
         print(f"asyncml: dashboard {base}/", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
 
+    runtime = build_runtime(settings)
+    configure_logging()
+
     class Server(uvicorn.Server):
         # uvicorn runs the lifespan before it binds the socket: announce the URLs only once a
         # client reading them can connect.
@@ -185,11 +190,18 @@ def serve(settings: Settings) -> None:
             await super().startup(sockets=sockets)
             if self.started:
                 banner()
+                log.info(settings_line(settings, runtime.model_url))
+                if settings.model_url:
+                    checks.add(asyncio.create_task(warn_if_model_is_down(settings.model_url)))
 
-    app = create_app(build_runtime(settings), api_key)
+    checks: set[asyncio.Task[bool]] = set()  # held so the task is not collected before it runs
+    app = create_app(runtime, api_key)
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
     )
-    Server(config).run()
+    # uvicorn shuts down cleanly on Ctrl-C and then raises the signal again for its host to see;
+    # here the host is a terminal, which wants no traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        Server(config).run()
