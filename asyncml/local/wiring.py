@@ -12,6 +12,7 @@ from asyncml.local.broadcast import Broadcast
 from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
+from asyncml.local.metrics import MeteredPublisher, Metrics
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
 from asyncml.ports import Clock, Ports, SystemClock
@@ -31,6 +32,7 @@ class LocalRuntime:
     runner: EmulatorRunner
     triggers: Triggers
     store: SqliteJobStore
+    metrics: Metrics
     model_url: str = ""
     recovered: dict[str, int] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -75,14 +77,15 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)
     broadcast = Broadcast()  # the Publisher, and the topics the API's subscriptions listen on
     runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms")
+    metrics = Metrics(store, buffer.__len__, broadcast)
     ports = Ports(
         settings=settings,
         store=store,
         stream=buffer,
         bucket=bucket,
         runner=runner,
-        publisher=broadcast,
+        publisher=MeteredPublisher(broadcast, metrics),
         clock=clock,
     )
     triggers = Triggers(ports, runner)
-    return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store)
+    return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store, metrics)

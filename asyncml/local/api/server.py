@@ -28,6 +28,7 @@ from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
 from asyncml.local.api.view import GRAPHIQL_DIR, GraphQLView, execute_json
 from asyncml.local.broadcast import Broadcast
+from asyncml.local.metrics import CONTENT_TYPE, Metrics
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
@@ -46,6 +47,9 @@ class Runtime(Protocol):
 
     @property
     def broadcast(self) -> Broadcast: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
 
     async def start(self) -> None: ...
 
@@ -103,6 +107,12 @@ def create_app(
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
         return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
 
+    async def metrics(_: Request) -> Response:
+        # No key, like /healthz: aggregate figures only (no job ids, payloads or key), and the
+        # server binds 127.0.0.1 unless told otherwise. Prometheus scrapes it as it is.
+        body = await asyncio.to_thread(runtime.metrics.render)  # the store's GROUP BY off the loop
+        return Response(body, media_type=CONTENT_TYPE)
+
     async def config(request: Request) -> Response:
         return _config(request, api_key)
 
@@ -111,6 +121,7 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         WebSocketRoute("/graphql/realtime", realtime.handle),
         Route("/healthz", healthz),
+        Route("/metrics", metrics),
         Route("/config.json", config),
         Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR)),
     ]
