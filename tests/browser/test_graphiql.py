@@ -3,8 +3,10 @@ fills in the API key, and runs a query."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect, sync_playwright
 
@@ -56,6 +58,13 @@ def run_query(page: Page, query: str) -> str:
     response = page.locator(".graphiql-response .CodeMirror-code")
     expect(response).to_contain_text('"data"', timeout=LOADED)
     return response.inner_text()
+
+
+def wait_for_a_subscriber(server: LiveServer) -> None:
+    deadline = time.monotonic() + LOADED / 1000
+    while httpx.get(f"{server.base_url}/healthz", timeout=5).json()["subscribers"]["onJobUpdated"] < 1:
+        assert time.monotonic() < deadline, "GraphiQL never subscribed"
+        time.sleep(0.05)
 
 
 def submit(server: LiveServer, payload: str) -> str:
@@ -110,3 +119,22 @@ def test_without_a_key_the_server_refuses_and_graphiql_shows_why(
     expect(editor).to_be_visible(timeout=LOADED)
     page.locator("button.graphiql-execute-button").click()
     expect(page.locator(".graphiql-response")).to_contain_text("UnauthorizedException", timeout=LOADED)
+
+
+def test_a_subscription_run_from_graphiql_streams_updates_over_the_websocket(
+    offline: tuple[BrowserContext, list[str]], server: LiveServer
+) -> None:
+    ctx, refused = offline
+    page = ctx.new_page()
+    page.goto(f"{server.graphql_url}#apiKey={server.api_key}")
+    editor = page.locator(".graphiql-query-editor .CodeMirror").first
+    expect(editor).to_be_visible(timeout=LOADED)
+    set_value = "q => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q)"
+    page.evaluate(set_value, "subscription { onJobUpdated(status: COMPLETED) { jobId status } }")
+    page.locator("button.graphiql-execute-button").click()
+    wait_for_a_subscriber(server)  # so the job below cannot finish before GraphiQL listens
+    job_id = submit(server, "5.9,3.0,4.2,1.5")
+    response = page.locator(".graphiql-response .CodeMirror-code")
+    expect(response).to_contain_text(job_id, timeout=LOADED)
+    expect(response).to_contain_text("COMPLETED")
+    assert refused == [], refused

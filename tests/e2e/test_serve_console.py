@@ -148,3 +148,14 @@ def test_ctrl_c_stops_it_with_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     with pytest.raises(httpx.TransportError):  # and the demo model went with it
         httpx.get(f"{model.group(1)}/ping", timeout=5, trust_env=False)
+
+
+def test_a_restart_says_what_it_picked_up_from_the_last_run(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path / "data", batch_size=10_000, batch_window=300)  # nothing seals meanwhile
+    with server:
+        server.graphql(SUBMIT, inputs=[{"payload": "5.1,3.5,1.4,0.2"}] * 2)
+        assert "picked up" not in server.log.read_text()
+        server.stop()
+        server.start()
+        log = server.log.read_text()
+    assert "picked up from the last run: 2 queued job(s) buffered again" in log, log

@@ -32,6 +32,17 @@ def settings_line(settings: Settings, model_url: str) -> str:
     )
 
 
+def recovered_line(recovered: dict[str, int]) -> str:
+    """`LocalRuntime.recovered` in words: what a restart found and did."""
+    words = {
+        "requeued": "queued job(s) buffered again",
+        "started": "sealed batch(es) started",
+        "applied": "output(s) applied",
+        "resumed": "transform(s) run again",
+    }
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in recovered.items() if n)
+
+
 async def warn_if_model_is_down(url: str, timeout_s: float = PING_TIMEOUT_S) -> bool:
     """Warn at once when --model-url does not answer /ping (else the first batch would wait the
     emulator's 60 s for it). The server starts anyway: the model may come up later. True if it answered."""

@@ -22,7 +22,13 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
-from asyncml.local.api.console import configure_logging, log, settings_line, warn_if_model_is_down
+from asyncml.local.api.console import (
+    configure_logging,
+    log,
+    recovered_line,
+    settings_line,
+    warn_if_model_is_down,
+)
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
@@ -202,6 +208,8 @@ def serve(settings: Settings) -> None:
             if self.started:
                 banner()
                 log.info(settings_line(settings, runtime.model_url))
+                if any(runtime.recovered.values()):
+                    log.info("picked up from the last run: %s", recovered_line(runtime.recovered))
                 if settings.model_url:
                     checks.add(asyncio.create_task(warn_if_model_is_down(settings.model_url)))
 
