@@ -44,6 +44,7 @@ def test_it_prints_its_settings_then_a_line_per_sealed_batch_and_per_finished_tr
     log = server.log.read_text()
     assert "batches of up to 7 jobs or 0.3 s, trigger s3, text/csv, model http://127.0.0.1:" in log, log
     assert "(the bundled iris demo)" in log
+    assert f"(GraphiQL: {server.graphql_url}#apiKey={server.api_key})" in log  # opens with the key filled in
     jobs = server.graphql(SUBMIT, inputs=[{"payload": "5.1,3.5,1.4,0.2"}] * 3)["submitJobs"]
     assert isinstance(jobs, list)
     last = jobs[-1]["jobId"]

@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -192,7 +193,9 @@ def serve(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
 
     def banner() -> None:
-        print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL in a browser)", flush=True)
+        # GraphiQL takes the key from the fragment too (static/graphiql/asyncml-graphiql.js).
+        graphiql = f"{base}/graphql#apiKey={quote(api_key, safe='')}"
+        print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL: {graphiql})", flush=True)
         print(f"asyncml: real-time ws://{settings.host}:{settings.port}/graphql/realtime", flush=True)
         print(f"asyncml: dashboard {base}/", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)

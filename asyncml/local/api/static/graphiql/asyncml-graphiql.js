@@ -9,7 +9,7 @@
   // It leaves the address bar at once and stays with this tab only, so a reload keeps working.
   function keyFromFragment() {
     const params = new URLSearchParams(location.hash.slice(1));
-    const key = params.get("apiKey");
+    const key = params.get("apiKey")?.trim();
     if (!key) return null;
     sessionStorage.setItem(TAB_KEY, key);
     history.replaceState(null, "", location.pathname + location.search);
