@@ -153,6 +153,7 @@ def test_ctrl_c_stops_it_with_no_traceback(tmp_path: Path) -> None:
 
 def test_a_restart_says_what_it_picked_up_from_the_last_run(tmp_path: Path) -> None:
     server = LiveServer(tmp_path / "data", batch_size=10_000, batch_window=300)  # nothing seals meanwhile
+    server.args += ["--model-url", f"http://127.0.0.1:{free_port()}"]  # no model needed: a faster start
     with server:
         server.graphql(SUBMIT, inputs=[{"payload": "5.1,3.5,1.4,0.2"}] * 2)
         assert "picked up" not in server.log.read_text()
