@@ -1,4 +1,4 @@
-"""[7] publish: a Publisher wrapper that counts finished records and their submit->complete latency."""
+"""[7] publish: a Publisher wrapper that counts finished records, their latency, batch sizes and durations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from asyncml.model import Batch, Job, JobStatus
+from asyncml.model import Batch, BatchStatus, Job, JobStatus
 from asyncml.ports import Publisher
 
 # CloudWatch's embedded metric format takes at most 100 values per metric in one document:
@@ -38,3 +38,11 @@ class MeteredPublisher:
 
     def publish_batch(self, batch: Batch) -> None:
         self._inner.publish_batch(batch)
+        # A batch is announced once when sealed and once when settled: its size, then its duration.
+        if batch.status is BatchStatus.BATCHED:
+            self._metrics.add_metric("BatchSize", MetricUnit.Count, batch.job_count)
+        elif batch.status in (BatchStatus.COMPLETED, BatchStatus.FAILED):
+            seconds = (batch.updated_at - batch.created_at).total_seconds()
+            self._metrics.add_metric("BatchDuration", MetricUnit.Seconds, seconds)
+            if batch.status is BatchStatus.FAILED:
+                self._metrics.add_metric("BatchesFailed", MetricUnit.Count, 1)

@@ -28,21 +28,29 @@ class Triggers:
     def seal(self, job_ids: list[str], first_seen: datetime) -> None:
         """Kinesis event source -> batcher; in trigger "s3" the new file starts its transform at once."""
         batch = batcher.seal_batch(self.ports, job_ids, seed=job_ids[0], first_seen=first_seen)
+        if batch is not None:
+            log.info("batch %s sealed: %d job(s)", batch.batch_id, batch.job_count)
         if batch is not None and self.ports.settings.trigger == "s3":
             transform.start_batch(self.ports, batch.input_key)
 
     async def transform_done(self, job_name: str, describe: dict[str, Any]) -> None:
         """The emulator's answer plays both the `.out` S3 events and the EventBridge state change."""
         status = str(describe.get("TransformJobStatus", "Failed"))
-        if status == "Failed":
-            log.warning("transform job %s failed: %s", job_name, describe.get("FailureReason"))
         try:
-            results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
+            settled = results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
         except Exception as exc:  # e.g. an output the disk cannot give back: its batches end visibly
             log.exception("settling transform job %s failed", job_name)
             for batch in transform_jobs.batches_of_job(self.ports, job_name):
                 out_key = batch_files.output_key(batch.input_key)
                 results.fail_batch(self.ports, batch, f"applying {out_key} failed: {exc}")
+            return
+        completed, failed = sum(b.completed_count for b in settled), sum(b.failed_count for b in settled)
+        done = f"{len(settled)} batch(es), {completed} completed, {failed} failed"
+        took = _seconds(describe.get("TransformStartTime"), describe.get("TransformEndTime"))
+        if status == "Failed":
+            log.warning("transform %s failed%s: %s; %s", job_name, took, describe.get("FailureReason"), done)
+        else:
+            log.info("transform %s %s%s: %s", job_name, status.lower(), took, done)
 
     async def schedule_loop(self) -> None:
         """EventBridge's rate rule: one transform over every batch not yet started."""
@@ -91,3 +99,9 @@ class Triggers:
                 results.fail_batch(ports, batch, f"recovering from {out_key} failed: {exc}")
         resumed = len(resuming)
         return {"requeued": len(queued), "started": started, "applied": applied, "resumed": resumed}
+
+
+def _seconds(started: object, ended: object) -> str:
+    if isinstance(started, datetime) and isinstance(ended, datetime):
+        return f" in {(ended - started).total_seconds():.1f} s"
+    return ""

@@ -14,6 +14,7 @@ from asyncml.local.broadcast import Broadcast
 from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
+from asyncml.local.metrics import MeteredPublisher, Metrics
 from asyncml.local.private_files import DIR_MODE, narrow, private_dir
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
@@ -34,6 +35,7 @@ class LocalRuntime:
     runner: EmulatorRunner
     triggers: Triggers
     store: SqliteJobStore
+    metrics: Metrics
     model_url: str = ""
     recovered: dict[str, int] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -87,14 +89,15 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
         runner.isolate_failures = functools.partial(
             record_errors.failure_output, settings.content_type, settings.error_prefix
         )
+    metrics = Metrics(store, buffer.__len__, broadcast)
     ports = Ports(
         settings=settings,
         store=store,
         stream=buffer,
         bucket=bucket,
         runner=runner,
-        publisher=broadcast,
+        publisher=MeteredPublisher(broadcast, metrics),
         clock=clock,
     )
     triggers = Triggers(ports, runner)
-    return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store)
+    return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store, metrics)

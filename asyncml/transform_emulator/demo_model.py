@@ -174,7 +174,9 @@ def start_demo_model(
     env = {**os.environ, **(environment or {}), "SAGEMAKER_BATCH": "true"}
     command = [sys.executable, "-m", MODULE, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--parent-pid", str(os.getpid())]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
+    # Its own session: a terminal's Ctrl-C goes to the server alone, which stops the model itself
+    # (a SIGINT reaching both made the model print a KeyboardInterrupt traceback on every Ctrl-C).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True, start_new_session=True)
     stdout = process.stdout
     assert stdout is not None
     first_line: list[str] = []  # the child prints its URL once it is bound

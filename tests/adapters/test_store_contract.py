@@ -155,3 +155,14 @@ def test_a_batchs_move_touches_only_its_own_jobs_and_first_attempts_in_none(stor
         JobStatus.BATCHED,
         JobStatus.QUEUED,
     ]
+
+
+def test_job_counts_by_status_follow_every_move(store: Any) -> None:
+    assert store.count_jobs_by_status().get(JobStatus.QUEUED, 0) == 0
+    store.create_jobs([job(i) for i in range(5)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in (0, 1, 2)], T0)
+    store.move_jobs([JobMove("job-0000", JobStatus.COMPLETED, result="r")], T0)
+    store.move_jobs([JobMove("job-0003", JobStatus.CANCELLED)], T0)
+    counts = {s: n for s, n in store.count_jobs_by_status().items() if n}
+    want = {JobStatus.QUEUED: 1, JobStatus.BATCHED: 2, JobStatus.COMPLETED: 1, JobStatus.CANCELLED: 1}
+    assert counts == want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,9 @@ def test_bulk_csv_writes_every_row_with_its_result_and_reports_refused_lines(
 
     assert done.returncode == 1, done.stdout + done.stderr  # refused rows make it exit 1
     assert "line 11: refused:" in done.stderr and "line 561: refused:" in done.stderr, done.stderr
+    # client_examples/README.md shows a refused row as it is printed (line and index aside).
+    shown = re.search(r"# line 42: refused: inputs\[41\](.*)", (EXAMPLES / "README.md").read_text())
+    assert shown and f"line 11: refused: inputs[10]{shown.group(1)}\n" in done.stderr, done.stderr
     assert "600/600 done" in done.stderr, done.stderr
     assert f"wrote 602 rows to {out}: 600 completed, 0 failed or cancelled, 2 refused" in done.stdout
     with out.open(newline="") as f:

@@ -197,3 +197,13 @@ def test_a_body_that_is_not_one_json_operation_is_a_bad_request(server: LiveServ
     response = httpx.post(f"{server.url}/graphql", content=body, headers=headers, trust_env=False)
     assert response.status_code == 400
     assert response.json()["errors"][0]["errorType"] == "MalformedHttpRequestException"
+
+
+def test_a_subscription_posted_over_http_is_refused_with_a_graphql_error_naming_the_websockets(
+    server: LiveServer,
+) -> None:
+    response = server.post("subscription { onJobUpdated { jobId status } }")
+    assert response.status_code == 200, response.text
+    error = only_error(response.json())
+    assert error["errorType"] == "UnsupportedOperation"
+    assert "WebSocket" in error["message"] and "/graphql/realtime" in error["message"]

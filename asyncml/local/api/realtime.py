@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from asyncml.local.api.auth import HEADER, UNAUTHORIZED, WRONG_KEY, ApiKeyAuth
 from asyncml.local.api.realtime_session import KA_INTERVAL, Session
@@ -84,7 +84,9 @@ class RealtimeEndpoint:
                 await session.receive(text)
                 if session.closing:
                     break
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            # The second: the writer's send found the peer gone first, and starlette then refuses
+            # the next read with 'Need to call "accept" first', which is the same goodbye.
             pass
         finally:
             session.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -21,11 +22,19 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.console import (
+    configure_logging,
+    log,
+    recovered_line,
+    settings_line,
+    warn_if_model_is_down,
+)
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
-from asyncml.local.api.view import GraphQLView, execute_json
+from asyncml.local.api.view import GRAPHIQL_DIR, GraphQLView, execute_json
 from asyncml.local.broadcast import Broadcast
+from asyncml.local.metrics import CONTENT_TYPE, Metrics
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
@@ -43,6 +52,9 @@ class Runtime(Protocol):
 
     @property
     def broadcast(self) -> Broadcast: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
 
     async def start(self) -> None: ...
 
@@ -100,6 +112,12 @@ def create_app(
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
         return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
 
+    async def metrics(_: Request) -> Response:
+        # No key, like /healthz: aggregate figures only (no job ids, payloads or key), and the
+        # server binds 127.0.0.1 unless told otherwise. Prometheus scrapes it as it is.
+        body = await asyncio.to_thread(runtime.metrics.render)  # the store's GROUP BY off the loop
+        return Response(body, media_type=CONTENT_TYPE)
+
     # CORS on /graphql only, where every call needs the key: no other route answers another
     # origin's page, so a page elsewhere cannot even read /healthz or /config.json.
     graphql_cors = CORSMiddleware(
@@ -113,7 +131,9 @@ def create_app(
         WebSocketRoute("/graphql", graphql),
         WebSocketRoute("/graphql/realtime", realtime.handle),
         Route("/healthz", healthz),
+        Route("/metrics", metrics),
         Route("/config.json", _config),
+        Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR)),
     ]
     if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
         routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))
@@ -160,11 +180,16 @@ def serve(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
 
     def banner() -> None:
-        print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL in a browser)", flush=True)
+        # GraphiQL takes the key from the fragment too (static/graphiql/asyncml-graphiql.js).
+        graphiql = f"{base}/graphql#apiKey={quote(api_key, safe='')}"
+        print(f"asyncml: GraphQL   {base}/graphql  (GraphiQL: {graphiql})", flush=True)
         print(f"asyncml: real-time ws://{settings.host}:{settings.port}/graphql/realtime", flush=True)
         # The key rides in the fragment: the browser keeps it from the server and from logs.
         print(f"asyncml: dashboard {base}/#apiKey={quote(api_key, safe='')}", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
+
+    runtime = build_runtime(settings)
+    configure_logging()
 
     class Server(uvicorn.Server):
         # uvicorn runs the lifespan before it binds the socket: announce the URLs only once a
@@ -173,11 +198,20 @@ def serve(settings: Settings) -> None:
             await super().startup(sockets=sockets)
             if self.started:
                 banner()
+                log.info(settings_line(settings, runtime.model_url))
+                if any(runtime.recovered.values()):
+                    log.info("picked up from the last run: %s", recovered_line(runtime.recovered))
+                if settings.model_url:
+                    checks.add(asyncio.create_task(warn_if_model_is_down(settings.model_url)))
 
-    app = create_app(build_runtime(settings), api_key)
+    checks: set[asyncio.Task[bool]] = set()  # held so the task is not collected before it runs
+    app = create_app(runtime, api_key)
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
     )
-    Server(config).run()
+    # uvicorn shuts down cleanly on Ctrl-C and then raises the signal again for its host to see;
+    # here the host is a terminal, which wants no traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        Server(config).run()

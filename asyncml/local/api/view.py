@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
@@ -22,6 +24,15 @@ from asyncml.local.api.errors import formatted
 from asyncml.local.api.schema import ApiContext, schema
 
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+# GraphiQL's built files ship in the package (static/graphiql/README.md): strawberry's page loads
+# them from a CDN, which leaves it blank on a machine with no network.
+GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+NOT_OVER_HTTP = {
+    "message": "subscriptions are not served over HTTP POST; open a WebSocket to /graphql "
+    "(graphql-transport-ws, graphql-ws) or /graphql/realtime (AppSync's protocol)",
+    "errorType": "UnsupportedOperation",
+    "extensions": {"errorType": "UnsupportedOperation"},
+}
 
 
 class GraphQLView(GraphQL[ApiContext, None]):
@@ -56,6 +67,9 @@ class GraphQLView(GraphQL[ApiContext, None]):
             raise ConnectionRejectionError(unauthorized())
         return await super().on_ws_connect(context)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"))
+
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         return self._origin_ok(origin)
 
@@ -81,13 +95,16 @@ async def execute_json(request: Request, context: ApiContext) -> Response | None
         error = {"errorType": "MalformedHttpRequestException", "message": "send {query, variables?} as JSON"}
         return Response(json.dumps({"errors": [error]}), 400, media_type="application/json")
     context.request = request
-    result = await schema.execute(
-        query,
-        variable_values=variables,
-        context_value=context,
-        operation_name=body.get("operationName"),
-        allowed_operation_types=_HTTP_OPERATIONS,
-    )
+    try:
+        result = await schema.execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=body.get("operationName"),
+            allowed_operation_types=_HTTP_OPERATIONS,
+        )
+    except InvalidOperationTypeError:
+        return Response(json.dumps({"data": None, "errors": [NOT_OVER_HTTP]}), media_type="application/json")
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [formatted(e) for e in result.errors]
