@@ -36,15 +36,26 @@ class LocalRuntime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _model: Any = None
 
-    async def start(self) -> None:
-        """Start the model server (unless --model-url), recover what a previous run left (QUEUED
-        jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
-        url = self.settings.model_url
-        if not url:
-            from asyncml.transform_emulator.demo_model import start_demo_model
+    def start_model(self) -> None:
+        """Start the model server: the entry point (default: the demo model), unless --model-url.
+        `asyncml serve` calls it before the API opens, so an entry point that cannot load stops the
+        start with EntryPointError (exit 2), naming the file and the function."""
+        if self.settings.model_url or self._model is not None:
+            return
+        from asyncml.transform_emulator.entry_point import EntryPoint
+        from asyncml.transform_emulator.model_server import start_model
 
-            self._model = await asyncio.to_thread(start_demo_model)
-            url = self._model.url
+        settings = self.settings
+        entry = None
+        if settings.entry_point is not None and settings.model_dir is not None:
+            entry = EntryPoint(settings.entry_point, settings.model_dir)
+        self._model = start_model(entry, timeout_s=settings.model_start_timeout)
+
+    async def start(self) -> None:
+        """Start the model server (unless started or --model-url), recover what a previous run left
+        (QUEUED jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
+        await asyncio.to_thread(self.start_model)
+        url = self.settings.model_url or self._model.url
         self.model_url = url
         self.runner.bind(asyncio.get_running_loop(), url, self.triggers.transform_done)
         self.recovered = self.triggers.recover(self.buffer.put)

@@ -12,6 +12,7 @@ import httpx
 
 PING_TIMEOUT_S = 2.0  # SageMaker gives each /ping 2 s
 RETRY_BACKOFF_S = 0.1  # doubled per retry; AWS does not document its backoff
+DETAIL_BYTES = 300  # of an error answer's body kept in the reason (FailureReason holds 1024 in all)
 
 
 class ModelNotReady(Exception):
@@ -93,6 +94,13 @@ class ModelClient:
                 continue
             if 200 <= response.status_code < 300:
                 return response.content
-            reason = f"Bad HTTP status received from algorithm: {response.status_code}"
+            reason = f"Bad HTTP status received from algorithm: {response.status_code}{_detail(response)}"
         tries = f" (after {max_retries} retries)" if max_retries else ""
         raise InvocationError(reason + tries)
+
+
+def _detail(response: httpx.Response) -> str:
+    """The model's own message (an entry point's exception), so it reaches the job's error; SageMaker
+    writes it to the job's CloudWatch log instead."""
+    text = response.content[:DETAIL_BYTES].decode("utf-8", "replace").strip()
+    return f" ({' '.join(text.split())})" if text else ""

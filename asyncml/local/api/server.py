@@ -185,7 +185,9 @@ def serve(settings: Settings) -> None:
             if self.started:
                 banner()
 
-    app = create_app(build_runtime(settings), api_key)
+    runtime = build_runtime(settings)
+    runtime.start_model()  # before the API opens: an entry point that cannot load stops the start here
+    app = create_app(runtime, api_key)
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
     config = uvicorn.Config(
