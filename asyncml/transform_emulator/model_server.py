@@ -101,6 +101,7 @@ def serve(
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # before the URL is announced: a client may connect before uvicorn runs
     app = build_app(handlers, environ.get(TOKEN_ENV, ""))
     print(f"http://{host}:{sock.getsockname()[1]}", file=announce or sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
