@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from starlette.testclient import TestClient
 
 from asyncml.transform_emulator.entry_point import EntryPoint, EntryPointError, load
-from asyncml.transform_emulator.model_server import TOKEN_HEADER, build_app
+from asyncml.transform_emulator.model_server import TOKEN_HEADER, build_app, start_model
 
 CSV = {"content-type": "text/csv", "accept": "text/csv"}
 LOAD = """
@@ -251,3 +251,11 @@ def test_asyncml_model_exits_2_naming_the_file_when_model_fn_is_missing(
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert f"{point.program}: defines no model_fn(model_dir)" in err
+
+
+def test_an_entry_point_that_never_finishes_loading_fails_the_start_instead_of_hanging(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    point = entry(tmp_path, model_dir, "import time\ndef model_fn(model_dir):\n    time.sleep(60)\n")
+    with pytest.raises(EntryPointError, match=r"did not answer /ping within 1s"):
+        start_model(point, timeout_s=1)
