@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from asyncml.local.broadcast import Broadcast
 from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
+from asyncml.local.model_supervisor import ModelSupervisor
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
 from asyncml.ports import Clock, Ports, SystemClock
@@ -34,13 +34,13 @@ class LocalRuntime:
     model_url: str = ""
     recovered: dict[str, int] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _model: Any = None
+    model: ModelSupervisor | None = None  # the model child; None with --model-url
 
     def start_model(self) -> None:
         """Start the model server: the entry point (default: the demo model), unless --model-url.
         `asyncml serve` calls it before the API opens, so an entry point that cannot load stops the
         start with EntryPointError (exit 2), naming the file and the function."""
-        if self.settings.model_url or self._model is not None:
+        if self.settings.model_url or self.model is not None:
             return
         from asyncml.transform_emulator.entry_point import EntryPoint
         from asyncml.transform_emulator.model_server import start_model
@@ -49,15 +49,24 @@ class LocalRuntime:
         entry = None
         if settings.entry_point is not None and settings.model_dir is not None:
             entry = EntryPoint(settings.entry_point, settings.model_dir)
-        self._model = start_model(entry, timeout_s=settings.model_start_timeout)
+        supervisor = ModelSupervisor(lambda: start_model(entry, timeout_s=settings.model_start_timeout))
+        supervisor.start()
+        self.model = supervisor
+
+    def model_health(self) -> dict[str, object]:
+        """For /healthz: the supervised child's state; an external --model-url is not watched."""
+        return self.model.health() if self.model is not None else {"status": "external"}
 
     async def start(self) -> None:
         """Start the model server (unless started or --model-url), recover what a previous run left
         (QUEUED jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
         await asyncio.to_thread(self.start_model)
-        url = self.settings.model_url or self._model.url
-        self.model_url = url
-        self.runner.bind(asyncio.get_running_loop(), url, self.triggers.transform_done)
+        endpoint = self.model.endpoint() if self.model is not None else None
+        self.model_url = self.settings.model_url or (endpoint.url if endpoint else "")
+        loop = asyncio.get_running_loop()
+        self.runner.bind(loop, self.model_url, self.triggers.transform_done, self.model)
+        if self.model is not None:
+            self._tasks.append(asyncio.create_task(self.model.watch(), name="model-supervisor"))
         self.recovered = self.triggers.recover(self.buffer.put)
         self._tasks.append(asyncio.create_task(self.buffer.run(self.triggers.seal), name="buffer"))
         if self.settings.trigger == "schedule":
@@ -71,9 +80,9 @@ class LocalRuntime:
                 await task
         self._tasks.clear()
         self.runner.close()
-        if self._model is not None:
-            await asyncio.to_thread(self._model.stop)
-            self._model = None
+        if self.model is not None:
+            await asyncio.to_thread(self.model.stop)
+            self.model = None
         self.store.close()
 
 

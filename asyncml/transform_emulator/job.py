@@ -33,12 +33,21 @@ async def run_transform_job(
     model_url: str,
     progress: Callable[[ProgressEvent], None] | None = None,
     ready_timeout_s: float = 60.0,
+    model_token: str | None = None,
+    model_alive: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Run the job to its end. InvalidTransformRequest, before anything runs, for a request AWS refuses."""
+    """Run the job to its end. InvalidTransformRequest, before anything runs, for a request AWS refuses.
+    `model_token` / `model_alive`: see `ModelClient` (a model server this process supervises)."""
     validate_request(request)
     created = datetime.now(UTC)
     settings = resolve_settings(request)
-    client = ModelClient(model_url, content_type=settings.content_type, accept=settings.accept)
+    client = ModelClient(
+        model_url,
+        content_type=settings.content_type,
+        accept=settings.accept,
+        token=model_token,
+        alive=model_alive,
+    )
     failures: list[str] = []
     started = created
     try:

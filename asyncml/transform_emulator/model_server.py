@@ -32,12 +32,13 @@ from asyncml.transform_emulator.entry_point import (
     InvocationFailed,
     load,
 )
+from asyncml.transform_emulator.invoke import TOKEN_HEADER
 
 MODULE = "asyncml.transform_emulator.model_server"  # run as `python -m MODULE` in its own process
 DEMO = EntryPoint(Path(__file__).with_name("demo_model.py"), Path(__file__).parent)
 # Every answer carries the token its parent gave it, so the parent can tell its own child from another
 # process that took the port after the child died.
-TOKEN_ENV, TOKEN_HEADER = "ASYNCML_EMULATOR_MODEL_TOKEN", "x-asyncml-model-token"
+TOKEN_ENV = "ASYNCML_EMULATOR_MODEL_TOKEN"
 ERROR_PREFIX = "error: "  # the child's first stdout line: its URL, or why it cannot serve
 
 

@@ -99,7 +99,11 @@ def create_app(
         stream: Any = runtime.ports.stream
         depth = len(stream) if hasattr(stream, "__len__") else None
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
-        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
+        health = getattr(runtime, "model_health", None)
+        model = health() if health else {"status": "external"}
+        down = model.get("status") == "down"  # jobs are still accepted; they run once it is back
+        body = {"status": "degraded" if down else "ok", "queueDepth": depth, "subscribers": subscribers}
+        return JSONResponse({**body, "model": model}, status_code=503 if down else 200)
 
     async def config(request: Request) -> Response:
         return _config(request, api_key)
