@@ -72,8 +72,12 @@ class ModelSupervisor:
         return self._up.is_set()
 
     def endpoint(self) -> Endpoint | None:
+        """The live child's endpoint, None while down. A death the watch loop has not noticed yet
+        counts as down: a job must not be handed a dead server's URL."""
         with self._lock:
             child = self._child
+            if child is not None and not child.alive():
+                self._up.clear()
             if child is None or not self._up.is_set():
                 return None
             return Endpoint(child.url, child.token, self.generation)

@@ -71,6 +71,8 @@ class ModelClient:
         deadline = time.monotonic() + within_s
         last = "no answer"
         while True:
+            if self.alive is not None and not self.alive():
+                raise ModelNotReady(MODEL_DIED)
             try:
                 response = await self._http.get(f"{self.url}/ping", timeout=PING_TIMEOUT_S)
                 if response.status_code == 200 and self._ours(response):
