@@ -10,6 +10,7 @@ SAGEMAKER_SUBMIT_DIRECTORY, SM_MODEL_DIR); without them it serves the bundled de
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import socket
@@ -39,11 +40,14 @@ DEMO = EntryPoint(Path(__file__).with_name("demo_model.py"), Path(__file__).pare
 # Every answer carries the token its parent gave it, so the parent can tell its own child from another
 # process that took the port after the child died.
 TOKEN_ENV = "ASYNCML_EMULATOR_MODEL_TOKEN"
+TIMEOUT_ENV, DEFAULT_TIMEOUT_S = "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0  # the inference toolkit's default
 ERROR_PREFIX = "error: "  # the child's first stdout line: its URL, or why it cannot serve
 
 
-def build_app(handlers: Handlers, token: str = "") -> Any:
-    """The Starlette app serving `handlers` (already loaded: model_fn ran before the port opens)."""
+def build_app(handlers: Handlers, token: str = "", timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
+    """The Starlette app serving `handlers` (already loaded: model_fn ran before the port opens).
+    An invocation still running after `timeout_s` answers 500, as the containers' model server
+    gives up on a worker after SAGEMAKER_MODEL_SERVER_TIMEOUT (its thread cannot be stopped)."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
@@ -67,7 +71,12 @@ def build_app(handlers: Handlers, token: str = "") -> Any:
         body = await request.body()
         try:
             # Prediction is CPU work: a worker thread keeps /ping and other requests answering meanwhile.
-            answer, answer_type = await run_in_threadpool(handlers.invoke, body, content_type, accept)
+            call = run_in_threadpool(handlers.invoke, body, content_type, accept)
+            answer, answer_type = await asyncio.wait_for(call, timeout_s)
+        except TimeoutError:
+            late = f"{handlers.program} did not answer within {timeout_s:g} s ({TIMEOUT_ENV})"
+            print(late, file=sys.stderr, flush=True)
+            return PlainTextResponse(late, status_code=500, headers=extra)
         except InvocationFailed as exc:
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)  # the container's log
             return PlainTextResponse(str(exc), status_code=exc.status, headers=extra)
@@ -103,7 +112,8 @@ def serve(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)  # before the URL is announced: a client may connect before uvicorn runs
-    app = build_app(handlers, environ.get(TOKEN_ENV, ""))
+    timeout_s = float(environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
+    app = build_app(handlers, environ.get(TOKEN_ENV, ""), timeout_s)
     print(f"http://{host}:{sock.getsockname()[1]}", file=announce or sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

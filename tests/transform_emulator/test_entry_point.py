@@ -259,3 +259,13 @@ def test_an_entry_point_that_never_finishes_loading_fails_the_start_instead_of_h
     point = entry(tmp_path, model_dir, "import time\ndef model_fn(model_dir):\n    time.sleep(60)\n")
     with pytest.raises(EntryPointError, match=r"did not answer /ping within 1s"):
         start_model(point, timeout_s=1)
+
+
+def test_a_predict_fn_that_never_returns_answers_500_after_the_model_server_timeout(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    source = LOAD + "import threading\ndef predict_fn(data, model):\n    threading.Event().wait(30)\n"
+    http = TestClient(build_app(load(entry(tmp_path, model_dir, source), {}), timeout_s=0.5))
+    answer = http.post("/invocations", content="1,2\n3,4\n", headers=CSV)
+    assert answer.status_code == 500
+    assert answer.text == "inference.py did not answer within 0.5 s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
