@@ -97,8 +97,8 @@ class Handlers:
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
         """One /invocations request -> (body, content type); InvocationFailed when a handler raised."""
         accept = self.default_accept if accept in ("", "*/*") else accept
-        data: str | bytes = body.decode("utf-8") if content_type in UTF8_TYPES else body
         try:
+            data: str | bytes = body.decode("utf-8") if content_type in UTF8_TYPES else body
             if self._transform is not None:
                 result = self._transform(self.model, data, content_type, accept)
             else:

@@ -269,3 +269,8 @@ def test_a_predict_fn_that_never_returns_answers_500_after_the_model_server_time
     answer = http.post("/invocations", content="1,2\n3,4\n", headers=CSV)
     assert answer.status_code == 500
     assert answer.text == "inference.py did not answer within 0.5 s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+
+
+def test_a_csv_body_that_is_not_utf8_answers_500_saying_so(tmp_path: Path, model_dir: Path) -> None:
+    answer = client(entry(tmp_path, model_dir, LOAD)).post("/invocations", content=b"5.1,\xff\n", headers=CSV)
+    assert answer.status_code == 500 and answer.text.startswith("UnicodeDecodeError: 'utf-8' codec")
