@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench clean sam-deps browser-deps
+.PHONY: dev test lint typecheck bench clean sam-deps browser-deps package-model
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "asyncml needs Python 3.11+"'
@@ -37,6 +37,14 @@ test: $(STAMP) $(SAM_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The model.tar.gz SageMaker's framework containers load, from the paths `asyncml serve --entry-point
+# ENTRY_POINT --model-dir MODEL_DIR` took: the model dir's files at the root, the entry point in code/.
+OUTPUT ?= model.tar.gz
+package-model: $(STAMP)
+	@test -n "$(ENTRY_POINT)" -a -n "$(MODEL_DIR)" || \
+	  { echo "usage: make package-model ENTRY_POINT=inference.py MODEL_DIR=model/ [OUTPUT=model.tar.gz]"; exit 2; }
+	$(BIN)/asyncml package-model --entry-point "$(ENTRY_POINT)" --model-dir "$(MODEL_DIR)" --output "$(OUTPUT)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

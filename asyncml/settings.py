@@ -23,6 +23,10 @@ class Settings:
     data_dir: Path = Path(".asyncml")
     api_key: str | None = None
     model_url: str | None = None
+    # your own model: a SageMaker entry point (inference.py) and the model dir its model_fn reads
+    entry_point: Path | None = None
+    model_dir: Path | None = None
+    model_start_timeout: float = 60.0  # seconds for importing the entry point and model_fn
     # buffer -> batch (Kinesis BatchSize / MaximumBatchingWindowInSeconds in the cloud)
     batch_size: int = 100
     batch_window: float = 2.0
@@ -84,6 +88,32 @@ class Settings:
             )
         if self.schedule_seconds <= 0:
             raise ValidationError("schedule_seconds must be > 0", field="schedule_seconds")
+        self._check_model()
+
+    def _check_model(self) -> None:
+        """--entry-point and --model-dir go together, name what exists, and exclude --model-url."""
+        if self.model_start_timeout <= 0:
+            raise ValidationError("model_start_timeout must be > 0 seconds", field="model_start_timeout")
+        if self.entry_point is None and self.model_dir is None:
+            return
+        if self.model_url:
+            raise ValidationError(
+                "--model-url and --entry-point exclude each other: one model server per stack",
+                field="model_url",
+            )
+        if self.entry_point is None or self.model_dir is None:
+            missing = "--entry-point" if self.entry_point is None else "--model-dir"
+            raise ValidationError(
+                f"{missing} is missing: an entry point needs both --entry-point FILE and --model-dir DIR",
+                field="entry_point" if self.entry_point is None else "model_dir",
+            )
+        if not self.entry_point.is_file():
+            raise ValidationError(f"entry point {self.entry_point} does not exist", field="entry_point")
+        if not self.model_dir.is_dir():
+            raise ValidationError(
+                f"model dir {self.model_dir} does not exist (it is what model_fn(model_dir) gets)",
+                field="model_dir",
+            )
 
     @property
     def file_extension(self) -> str:
@@ -97,7 +127,7 @@ def _coerce(name: str, annotation: object, raw: str) -> Any:
             return int(raw)
         if text in ("float",):
             return float(raw)
-        if text == "Path":
+        if text in ("Path", "Path | None"):
             return Path(raw)
     except ValueError as exc:
         raise ValidationError(f"ASYNCML_{name.upper()}={raw!r} is not a valid {text}", field=name) from exc

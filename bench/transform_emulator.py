@@ -1,9 +1,11 @@
-"""[4] transform: records/s through the Batch Transform emulator, with the demo model and with an echo model.
+"""[4] transform: records/s through the Batch Transform emulator: demo model, your entry point, echo model.
 
 Run: .venv/bin/python bench/transform_emulator.py [--records 100000]
-The echo model answers each mini-batch with its own body at once, so that run measures the emulator's
-own overhead (reading, filtering, batching, HTTP, joining, writing); "emulator CPU" counts only this
-process's CPU time, i.e. what the emulator could sustain with an infinitely fast model.
+The demo model and client_examples/own_model/inference.py (trained by its train.py) both run on the
+entry-point server (`model_server`), as `asyncml serve` runs them. The echo model answers each
+mini-batch with its own body at once, so that run measures the emulator's own overhead (reading,
+filtering, batching, HTTP, joining, writing); "emulator CPU" counts only this process's CPU time,
+i.e. what the emulator could sustain with an infinitely fast model.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from typing import Any
 from asyncml.settings import Settings
 from asyncml.transform import build_request
 from asyncml.transform_emulator.demo_model import start_demo_model
+from asyncml.transform_emulator.entry_point import EntryPoint
 from asyncml.transform_emulator.job import run_transform_job
+from asyncml.transform_emulator.model_server import start_model
+
+OWN_MODEL = Path(__file__).resolve().parents[1] / "client_examples" / "own_model"
 
 
 def echo_server(port_out: Any) -> None:
@@ -98,6 +104,20 @@ def main() -> None:
                 )
             wall, cpu = run_once(root, model.url, n, concurrency=2, payload_mb=6)[:2]
             rows.append(("demo model, MaxConcurrentTransforms 2, MaxPayloadInMB 6", wall, cpu))
+        model_dir = root / "own-model"
+        subprocess.run(
+            [sys.executable, str(OWN_MODEL / "train.py"), "--model-dir", str(model_dir)], check=True
+        )
+        with start_model(EntryPoint(OWN_MODEL / "inference.py", model_dir)) as model:
+            for concurrency in (1, 2):
+                wall, cpu = run_once(root, model.url, n, concurrency=concurrency, payload_mb=1)[:2]
+                rows.append(
+                    (
+                        f"own_model entry point, MaxConcurrentTransforms {concurrency}, MaxPayloadInMB 1",
+                        wall,
+                        cpu,
+                    )
+                )
         echo = subprocess.Popen(
             [sys.executable, __file__, "--echo-server"], stdout=subprocess.PIPE, text=True
         )

@@ -7,7 +7,6 @@ import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from asyncml import record_errors
 from asyncml.local.broadcast import Broadcast
@@ -15,6 +14,7 @@ from asyncml.local.buffer import Buffer
 from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
 from asyncml.local.metrics import MeteredPublisher, Metrics
+from asyncml.local.model_supervisor import ModelSupervisor
 from asyncml.local.private_files import DIR_MODE, narrow, private_dir
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
@@ -39,19 +39,39 @@ class LocalRuntime:
     model_url: str = ""
     recovered: dict[str, int] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _model: Any = None
+    model: ModelSupervisor | None = None  # the model child; None with --model-url
+
+    def start_model(self) -> None:
+        """Start the model server: the entry point (default: the demo model), unless --model-url.
+        `asyncml serve` calls it before the API opens, so an entry point that cannot load stops the
+        start with EntryPointError (exit 2), naming the file and the function."""
+        if self.settings.model_url or self.model is not None:
+            return
+        from asyncml.transform_emulator.entry_point import EntryPoint
+        from asyncml.transform_emulator.model_server import start_model
+
+        settings = self.settings
+        entry = None
+        if settings.entry_point is not None and settings.model_dir is not None:
+            entry = EntryPoint(settings.entry_point, settings.model_dir)
+        supervisor = ModelSupervisor(lambda: start_model(entry, timeout_s=settings.model_start_timeout))
+        supervisor.start()
+        self.model = supervisor
+
+    def model_health(self) -> dict[str, object]:
+        """For /healthz: the supervised child's state; an external --model-url is not watched."""
+        return self.model.health() if self.model is not None else {"status": "external"}
 
     async def start(self) -> None:
-        """Start the model server (unless --model-url), recover what a previous run left (QUEUED
-        jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
-        url = self.settings.model_url
-        if not url:
-            from asyncml.transform_emulator.demo_model import start_demo_model
-
-            self._model = await asyncio.to_thread(start_demo_model)
-            url = self._model.url
-        self.model_url = url
-        self.runner.bind(asyncio.get_running_loop(), url, self.triggers.transform_done)
+        """Start the model server (unless started or --model-url), recover what a previous run left
+        (QUEUED jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
+        await asyncio.to_thread(self.start_model)
+        endpoint = self.model.endpoint() if self.model is not None else None
+        self.model_url = self.settings.model_url or (endpoint.url if endpoint else "")
+        loop = asyncio.get_running_loop()
+        self.runner.bind(loop, self.model_url, self.triggers.transform_done, self.model)
+        if self.model is not None:
+            self._tasks.append(asyncio.create_task(self.model.watch(), name="model-supervisor"))
         self.recovered = self.triggers.recover(self.buffer.put)
         self._tasks.append(asyncio.create_task(self.buffer.run(self.triggers.seal), name="buffer"))
         if self.settings.trigger == "schedule":
@@ -65,15 +85,15 @@ class LocalRuntime:
                 await task
         self._tasks.clear()
         self.runner.close()
-        if self._model is not None:
-            await asyncio.to_thread(self._model.stop)
-            self._model = None
+        if self.model is not None:
+            await asyncio.to_thread(self.model.stop)
+            self.model = None
         self.store.close()
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntime:
     clock = clock or SystemClock()
-    if settings.error_prefix is None and not settings.model_url:
+    if settings.error_prefix is None and not settings.model_url and not settings.entry_point:
         # The bundled demo model marks a record it cannot score: those count as failed.
         settings = replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
     data_dir = private_dir(settings.data_dir)

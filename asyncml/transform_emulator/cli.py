@@ -8,15 +8,21 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from asyncml.transform_emulator.entry_point import EntryPoint, EntryPointError
 from asyncml.transform_emulator.errors import InvalidTransformRequest
 from asyncml.transform_emulator.job import ProgressEvent, describe_to_json, run_transform_job
+from asyncml.transform_emulator.model_server import start_model
 from asyncml.transform_emulator.request import container_environment, validate_request
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_REQUEST = 0, 1, 2
 
 
-def run_transform_command(request_path: Path, *, bucket_root: Path, model_url: str | None) -> int:
-    """Print the DescribeTransformJob-shaped result on stdout; exit 0 Completed, 1 Failed, 2 bad request."""
+def run_transform_command(
+    request_path: Path, *, bucket_root: Path, model_url: str | None, entry_point: EntryPoint | None = None
+) -> int:
+    """Print the DescribeTransformJob-shaped result on stdout; exit 0 Completed, 1 Failed, 2 bad request
+    or an entry point that cannot load. Without `model_url` the entry point (default: the demo) is
+    started for the job, with the request's Environment, and stopped after it."""
     try:
         request = _load(request_path)
         validate_request(request)  # before starting a model, so a bad request fails fast
@@ -26,13 +32,11 @@ def run_transform_command(request_path: Path, *, bucket_root: Path, model_url: s
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     model = None
     if model_url is None:
-        from asyncml.transform_emulator.demo_model import start_demo_model
-
         try:
-            model = start_demo_model(environment=container_environment(request))
-        except RuntimeError as exc:
+            model = start_model(entry_point, environment=container_environment(request))
+        except EntryPointError as exc:
             print(f"asyncml transform: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return EXIT_BAD_REQUEST
         model_url = model.url
     try:
         result = asyncio.run(

@@ -34,16 +34,25 @@ async def run_transform_job(
     progress: Callable[[ProgressEvent], None] | None = None,
     ready_timeout_s: float = 60.0,
     isolate_failures: FailedRecord | None = None,
+    model_token: str | None = None,
+    model_alive: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Run the job to its end. InvalidTransformRequest, before anything runs, for a request AWS refuses.
 
     `isolate_failures` is an emulator option (SageMaker has none): a mini-batch the model fails is
     split and retried until the failing records stand alone, and each of those gets the line
-    `isolate_failures(message)` in place of its output, so the file still gets its `.out`."""
+    `isolate_failures(message)` in place of its output, so the file still gets its `.out`.
+    `model_token` / `model_alive`: see `ModelClient` (a model server this process supervises)."""
     validate_request(request)
     created = datetime.now(UTC)
     settings = resolve_settings(request)
-    client = ModelClient(model_url, content_type=settings.content_type, accept=settings.accept)
+    client = ModelClient(
+        model_url,
+        content_type=settings.content_type,
+        accept=settings.accept,
+        token=model_token,
+        alive=model_alive,
+    )
     failures: list[str] = []
     started = created
     try:

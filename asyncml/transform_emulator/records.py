@@ -161,8 +161,7 @@ async def _by_line(
             if isolate is None:
                 raise
             if end - start == 1:
-                said = getattr(exc, "model_message", "")
-                return [" ".join(isolate(f"{exc}: {said}" if said else str(exc)).splitlines())]
+                return [" ".join(isolate(str(exc)).splitlines())]
         mid = (start + end) // 2
         outputs: list[str] = []
         for half in ((start, mid), (mid, end)):

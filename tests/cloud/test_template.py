@@ -17,6 +17,10 @@ from tests.moto_stack import ROOT, template
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 PARAMS = ["ApiKeyExpiresOn=1800000000", "ModelName=asyncml-demo"]
+# Your own model instead of a ModelName: the stack creates the SageMaker model from the archive.
+MODEL_DATA = "s3://my-models/iris/model.tar.gz"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+OWN_MODEL_PARAMS = ["ApiKeyExpiresOn=1800000000", f"ModelDataUrl={MODEL_DATA}", f"ModelImage={IMAGE}"]
 # What the Lambda Python runtime ships besides the standard library (boto3 and its dependencies).
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "six", "jmespath")
 
@@ -49,8 +53,12 @@ def _run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
 
 
-def test_cfn_lint_is_clean() -> None:
-    run = _run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"], cwd=ROOT)
+@pytest.mark.parametrize(
+    "params", [[], PARAMS, OWN_MODEL_PARAMS], ids=["defaults", "ModelName", "ModelDataUrl"]
+)
+def test_cfn_lint_is_clean(params: list[str]) -> None:
+    extra = ["--parameters", *params] if params else []
+    run = _run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml", *extra], cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -70,6 +78,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     yield out
+
+
+def test_sam_build_is_clean_with_model_data_url(tmp_path: Path) -> None:
+    _need_sam()
+    _, env = _python_for(template()["Globals"]["Function"]["Runtime"])
+    out = tmp_path / "build"
+    cmd = [str(SAM), "build", "--build-dir", str(out), "--parameter-overrides", *OWN_MODEL_PARAMS]
+    run = _run(cmd, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = yaml.load((out / "template.yaml").read_text(), Loader=yaml.BaseLoader)
+    assert doc["Resources"]["Model"]["Condition"] == "CreateModel"
 
 
 def _functions(build: Path) -> dict[str, dict[str, Any]]:
@@ -126,3 +145,33 @@ def test_the_layer_carries_the_core_and_powertools_only(built: Path) -> None:
     for props in _functions(built).values():
         files = (built / props["CodeUri"]).iterdir()
         assert {p.suffix for p in files if p.name != "__pycache__"} == {".py"}
+
+
+def test_model_data_url_makes_the_model_with_the_entry_point_and_a_role_scoped_to_that_object() -> None:
+    resources = template()["Resources"]
+    model = resources["Model"]
+    assert model["Condition"] == "CreateModel"
+    container = model["Properties"]["PrimaryContainer"]
+    assert container["ModelDataUrl"] == "ModelDataUrl" and container["Image"] == "ModelImage"  # the !Refs
+    env = container["Environment"]
+    assert env["SAGEMAKER_PROGRAM"] == "ModelEntryPoint"
+    assert env["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"  # where package-model puts the code
+    assert template()["Globals"]["Function"]["Environment"]["Variables"]["ASYNCML_MODEL_NAME"] == [
+        "CreateModel",
+        "Model.ModelName",  # !GetAtt
+        "ModelName",
+    ]
+    (policy,) = resources["SageMakerExecutionRole"]["Properties"]["Policies"]
+    (conditional,) = [s for s in policy["PolicyDocument"]["Statement"] if isinstance(s, list)]
+    condition, allowed, otherwise = conditional
+    assert (condition, otherwise) == ("CreateModel", "AWS::NoValue")
+    assert allowed["Action"] == ["s3:GetObject"]
+    arn, names = allowed["Resource"]
+    index, (separator, (joiner, parts)) = names["Object"]
+
+    def object_for(url: str) -> str:  # !Select [index, !Split [separator, !Join [joiner, parts]]]
+        return joiner.join(url if p == "ModelDataUrl" else p for p in parts).split(separator)[index]
+
+    assert arn == "arn:${AWS::Partition}:s3:::${Object}"
+    assert object_for(MODEL_DATA) == "my-models/iris/model.tar.gz"  # that one object, no wildcard
+    assert object_for("") == ""  # and still in range when ModelName is used instead

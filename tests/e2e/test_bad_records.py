@@ -51,7 +51,7 @@ async def test_a_record_the_model_answers_500_fails_alone_with_the_models_messag
     statuses = [j.status for j in jobs]
     assert statuses == [JobStatus.COMPLETED] * 3 + [JobStatus.FAILED] + [JobStatus.COMPLETED] * 2
     assert {j.result for j in jobs if j.status is JobStatus.COMPLETED} == {"ok"}
-    assert jobs[3].error == "ERROR: Bad HTTP status received from algorithm: 500 (after 3 retries): boom"
+    assert jobs[3].error == "ERROR: Bad HTTP status received from algorithm: 500 (boom) (after 3 retries)"
     assert (batch.status, batch.completed_count, batch.failed_count) == ("COMPLETED", 5, 1)
 
 
@@ -65,7 +65,7 @@ async def test_in_json_lines_the_isolated_record_fails_with_an_error_object(
     jobs, batch = await run_jobs(build_runtime(settings), ['{"x": 1}', '{"bad": 1}', '{"x": 3}'])
     assert [j.status for j in jobs] == [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.COMPLETED]
     assert jobs[0].result == '{"label":"ok"}'
-    assert jobs[1].error == '{"error":"Bad HTTP status received from algorithm: 500 (after 3 retries): boom"}'
+    assert jobs[1].error == '{"error":"Bad HTTP status received from algorithm: 500 (boom) (after 3 retries)"}'
     assert batch.failed_count == 1
 
 

@@ -36,7 +36,7 @@ async def test_a_5xx_record_is_isolated_and_only_it_gets_the_failure_line(
     lines = outputs(tmp_path)["a.csv.out"].splitlines()
     assert lines[:7] == [f"ok-{i}" for i in range(1, 8)] and lines[8] == "ok-9"
     # SageMaker's log line for the failure, then what the model said in its 500 answer.
-    assert lines[7] == "ERROR: Bad HTTP status received from algorithm: 500: boom"
+    assert lines[7] == "ERROR: Bad HTTP status received from algorithm: 500 (boom)"
     # Halving: 9 -> 4+5 -> 2+3 -> 1+2 -> 1+1, so the one bad record costs a few calls, not one per record.
     assert script.bodies.count(b"bad\n") == 1 and len(script.bodies) <= 9
 
@@ -51,7 +51,7 @@ async def test_isolated_failures_are_retried_like_any_call(
     assert result["TransformJobStatus"] == "Completed"
     assert (
         outputs(tmp_path)["a.csv.out"]
-        == "1\nERROR: Bad HTTP status received from algorithm: 500 (after 1 retries): boom\n"
+        == "1\nERROR: Bad HTTP status received from algorithm: 500 (boom) (after 1 retries)\n"
     )
     assert script.bodies.count(b"bad\n") == 2  # the lone record: one try, one retry
 
@@ -93,7 +93,7 @@ async def test_isolated_records_are_joined_with_their_input_like_any_output(
     await run(request, tmp_path, model_url, isolate_failures=mark)
     assert outputs(tmp_path)["a.csv.out"].splitlines() == [
         "j1,1,p-1",
-        "j2,bad,ERROR: Bad HTTP status received from algorithm: 500: boom",
+        "j2,bad,ERROR: Bad HTTP status received from algorithm: 500 (boom)",
         "j3,3,p-3",
     ]
 

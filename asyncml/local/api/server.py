@@ -110,7 +110,11 @@ def create_app(
         stream: Any = runtime.ports.stream
         depth = len(stream) if hasattr(stream, "__len__") else None
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
-        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
+        health = getattr(runtime, "model_health", None)
+        model = health() if health else {"status": "external"}
+        down = model.get("status") == "down"  # jobs are still accepted; they run once it is back
+        body = {"status": "degraded" if down else "ok", "queueDepth": depth, "subscribers": subscribers}
+        return JSONResponse({**body, "model": model}, status_code=503 if down else 200)
 
     async def metrics(_: Request) -> Response:
         # No key, like /healthz: aggregate figures only (no job ids, payloads or key), and the
@@ -205,6 +209,7 @@ def serve(settings: Settings) -> None:
                     checks.add(asyncio.create_task(warn_if_model_is_down(settings.model_url)))
 
     checks: set[asyncio.Task[bool]] = set()  # held so the task is not collected before it runs
+    runtime.start_model()  # before the API opens: an entry point that cannot load stops the start here
     app = create_app(runtime, api_key)
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
