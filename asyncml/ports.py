@@ -47,6 +47,10 @@ class JobStore(Protocol):
         """How many jobs of the batch are in each status."""
         ...
 
+    def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs are stored in each status (a status with none may be left out)."""
+        ...
+
     def create_batch(self, batch: Batch) -> Batch:
         """Store a new batch; if its id is stored already, return the stored one unchanged."""
         ...

@@ -1,4 +1,4 @@
-"""[6] queries: getJob, listJobs, getBatch, listBatches with an opaque nextToken."""
+"""[6] queries: getJob, listJobs, getBatch, listBatches with an opaque nextToken, jobCounts."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ def get_batch(ports: Ports, batch_id: str) -> Batch | None:
 
 def list_batches(ports: Ports, *, limit: int | None = None, next_token: str | None = None) -> Page[Batch]:
     return ports.store.list_batches(status=None, limit=_limit(limit), next_token=next_token)
+
+
+def job_counts(ports: Ports) -> dict[JobStatus, int]:
+    """Jobs per status, every status present (0 for none), as the server holds them."""
+    stored = ports.store.count_jobs_by_status()
+    return {status: stored.get(status, 0) for status in JobStatus}
 
 
 def _limit(limit: int | None) -> int:

@@ -111,3 +111,14 @@ def test_list_batches_by_status_and_pages(store: Any) -> None:
     first = store.list_batches(status=None, limit=2, next_token=None)
     rest = store.list_batches(status=None, limit=10, next_token=first.next_token)
     assert [b.batch_id for b in first.items + rest.items] == [batch(i).batch_id for i in range(4, -1, -1)]
+
+
+def test_job_counts_by_status_follow_every_move(store: Any) -> None:
+    assert store.count_jobs_by_status().get(JobStatus.QUEUED, 0) == 0
+    store.create_jobs([job(i) for i in range(5)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in (0, 1, 2)], T0)
+    store.move_jobs([JobMove("job-0000", JobStatus.COMPLETED, result="r")], T0)
+    store.move_jobs([JobMove("job-0003", JobStatus.CANCELLED)], T0)
+    counts = {s: n for s, n in store.count_jobs_by_status().items() if n}
+    want = {JobStatus.QUEUED: 1, JobStatus.BATCHED: 2, JobStatus.COMPLETED: 1, JobStatus.CANCELLED: 1}
+    assert counts == want

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.downloads import download_routes
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
@@ -99,7 +100,10 @@ def create_app(
         stream: Any = runtime.ports.stream
         depth = len(stream) if hasattr(stream, "__len__") else None
         subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
-        return JSONResponse({"status": "ok", "queueDepth": depth, "subscribers": subscribers})
+        s = runtime.ports.settings  # the dashboard counts down to the next seal from these
+        batching: dict[str, Any] = {"batchSize": s.batch_size, "batchWindowSeconds": s.batch_window}
+        batching["sealInSeconds"] = stream.seal_in() if hasattr(stream, "seal_in") else None
+        return JSONResponse({"status": "ok", "queueDepth": depth, **batching, "subscribers": subscribers})
 
     async def config(request: Request) -> Response:
         return _config(request, api_key)
@@ -110,6 +114,7 @@ def create_app(
         WebSocketRoute("/graphql/realtime", realtime.handle),
         Route("/healthz", healthz),
         Route("/config.json", config),
+        *download_routes(lambda: runtime.ports, auth),
     ]
     if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
         routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))
