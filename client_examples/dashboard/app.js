@@ -1,15 +1,24 @@
-// The dashboard: settings, live tables fed by onJobUpdated / onBatchUpdated, submit and CSV upload.
+// The dashboard: settings, live tables fed by onJobUpdated / onBatchUpdated, submit and CSV upload,
+// the server's totals, a page per batch (#batch=<id>), the queue and live charts.
 
-import { realtimeUrl } from "./endpoints.js";
+import { downloadUrl, healthUrl, realtimeUrl } from "./endpoints.js";
 import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED } from "./graphql.js";
+import { LiveCounts } from "./counts.js";
 import { csvRows, submitRows } from "./csv_rows.js";
+import { Timeline } from "./metrics.js";
+import { Pager } from "./paging.js";
+import { paintBatchSummary, paintCharts, paintQueue, paintTotals } from "./panels.js";
 import { RealtimeClient } from "./realtime.js";
+import { parseRoute } from "./route.js";
 import { fetchServed, forget, loadSettings, save } from "./settings.js";
-import { mergeBatch, mergeJob } from "./state.js";
+import { TERMINAL, mergeBatch, mergeJob } from "./state.js";
 import { paintBatch, paintDetail, paintFilters, paintJobRow, paintUpload } from "./views.js";
 
-const MAX_JOBS = 2000; // rows kept in the table; the oldest go first
+const MAX_JOBS = 5000; // jobs held (events and loaded pages); the oldest go first
 const MAX_BATCHES = 50;
+const PAGE = 200; // jobs per listJobs page
+const COUNTS_EVERY_MS = 15_000; // re-read jobCounts: the events keep it live in between
+const HEALTH_EVERY_MS = 1000;
 const $ = (sel) => document.querySelector(sel);
 
 const jobs = new Map(); // jobId -> job
@@ -20,6 +29,12 @@ const uploads = []; // newest first
 const uploadOf = new Map(); // jobId -> upload it came from
 const dirty = { jobs: new Set(), batches: new Set(), order: false, uploads: false };
 let filter = "ALL";
+let route = parseRoute(location.hash); // { batchId }: a batch's page, or null for the overview
+const counts = new LiveCounts();
+const doneTimeline = new Timeline(5000, 60); // finished jobs, with their time to complete
+const queueTimeline = new Timeline(5000, 60); // queue depth samples
+let queue = null; // the last /healthz reading, or null where there is none (AppSync)
+const pager = new Pager((view, nextToken) => api.listJobs({ ...view, nextToken, limit: PAGE }));
 let api = null;
 let realtime = null;
 let detailId = null;
@@ -27,9 +42,17 @@ let flushTimer = 0;
 
 // ---- incoming records --------------------------------------------------------------------------
 
-function upsertJob(job) {
-  const merged = mergeJob(jobs.get(job.jobId), job);
-  if (!jobs.has(job.jobId)) dirty.order = true;
+/** `live`: an event or our own submit, which moves the totals; otherwise a read, already in them. */
+function upsertJob(job, { live = false } = {}) {
+  const old = jobs.get(job.jobId);
+  const merged = mergeJob(old, job);
+  if (live) counts.apply(job);
+  else counts.know(job);
+  if (live && merged !== old && TERMINAL.has(merged.status) && !TERMINAL.has(old?.status) && merged.status !== "CANCELLED") {
+    const ms = Date.parse(merged.completedAt) - Date.parse(merged.submittedAt);
+    doneTimeline.add(Date.now(), ms >= 0 ? ms : null);
+  }
+  if (!old) dirty.order = true;
   jobs.set(job.jobId, merged);
   dirty.jobs.add(job.jobId);
   const upload = uploadOf.get(job.jobId);
@@ -38,6 +61,11 @@ function upsertJob(job) {
     dirty.uploads = true;
   }
   schedule();
+}
+
+/** Whether a job belongs in the table of the current view (status filter, batch page). */
+function inView(job) {
+  return (filter === "ALL" || job.status === filter) && (!route.batchId || job.batchId === route.batchId);
 }
 
 function upsertBatch(batch) {
@@ -57,11 +85,12 @@ function flush() {
   if (dirty.order) reorder();
   for (const id of dirty.jobs) {
     const job = jobs.get(id);
-    if (job) paintJobRow(rowFor(id), job, filter);
+    if (job) paintJobRow(rowFor(id), job, inView(job));
   }
   for (const id of dirty.batches) {
     const batch = batches.get(id);
     if (batch) paintBatch(itemFor(id), batch);
+    if (id === route.batchId) paintBatchSummary($("#batch-summary"), batch);
   }
   if (detailId && dirty.jobs.has(detailId) && jobs.has(detailId)) {
     paintDetail($("#detail-fields"), jobs.get(detailId));
@@ -113,21 +142,85 @@ function reorder() {
 }
 
 function paintCounts() {
-  const counts = { ALL: jobs.size };
-  for (const job of jobs.values()) counts[job.status] = (counts[job.status] ?? 0) + 1;
-  paintFilters($("#filters"), counts, filter, pickFilter);
-  const shown = filter === "ALL" ? jobs.size : (counts[filter] ?? 0);
+  paintTotals($("#totals"), counts.counts, filter, pickFilter);
+  paintFilters($("#filters"), counts.counts, filter, pickFilter);
+  let shown = 0;
+  for (const job of jobs.values()) if (inView(job)) shown += 1;
+  const anyHeld = jobs.size > 0;
   $("#jobs-empty").hidden = shown > 0;
-  $("#jobs-empty").textContent = jobs.size ? `No ${filter.toLowerCase()} jobs.` : "No jobs yet: submit a payload.";
+  const where = route.batchId ? " in this batch" : "";
+  $("#jobs-empty").textContent = anyHeld || route.batchId ? `No ${filter === "ALL" ? "" : filter.toLowerCase() + " "}jobs${where}.` : "No jobs yet: submit a payload.";
   $("#batches-empty").hidden = batches.size > 0;
+  const total = route.batchId ? batches.get(route.batchId)?.jobCount : counts.counts?.[filter];
+  $("#jobs-shown").textContent = shown ? `${shown.toLocaleString("en-US")}${total != null ? ` of ${total.toLocaleString("en-US")}` : ""} shown` : "";
+  $("#jobs-more").hidden = pager.done || shown === 0;
 }
 
 function pickFilter(status) {
   filter = status;
-  for (const [id, job] of jobs) paintJobRow(rowFor(id), job, filter);
+  showView();
+}
+
+/** Repaint the table for the current view and read its first page from the server. */
+function showView() {
+  for (const [id, job] of jobs) paintJobRow(rowFor(id), job, inView(job));
+  const batchId = route.batchId;
+  $("#batch-page").hidden = !batchId;
+  $(".layout").classList.toggle("on-batch", Boolean(batchId));
+  $("#jobs-title").textContent = batchId ? "Jobs of this batch" : "Jobs";
+  if (batchId) {
+    $("#batch-page-id").textContent = batchId;
+    $("#batch-page-msg").textContent = "";
+    paintBatchSummary($("#batch-summary"), batches.get(batchId));
+    api?.getBatch(batchId).then((b) => (b ? upsertBatch(b) : ($("#batch-summary").textContent = `No batch ${batchId} on this server.`)), showError);
+  }
   paintCounts();
-  // The table holds the newest jobs; ask the server for older ones of this status too.
-  if (api && status !== "ALL") api.listJobs({ status }).then((list) => list.forEach(upsertJob), showError);
+  if (api) loadPage(pager.reset({ status: filter === "ALL" ? null : filter, batchId }));
+}
+
+async function loadPage(pending) {
+  try {
+    const items = await pending;
+    items?.forEach((job) => upsertJob(job));
+    paintCounts();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function readCounts() {
+  if (!api) return;
+  try {
+    counts.reset(await api.jobCounts());
+    paintCounts();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function readHealth() {
+  const url = api && healthUrl(api.graphqlUrl);
+  if (!url) return;
+  try {
+    const h = await (await fetch(url, { cache: "no-store" })).json();
+    queue = { depth: h.queueDepth, sealInSeconds: h.sealInSeconds, batchSize: h.batchSize, batchWindowSeconds: h.batchWindowSeconds, readAtMs: Date.now() };
+  } catch {
+    queue = null; // served elsewhere, or the server is away: the QUEUED total stands in
+  }
+}
+
+function tick() {
+  const now = Date.now();
+  paintQueue({ depth: $("#queue-depth"), seal: $("#queue-seal"), rule: $("#queue-rule") }, queue, counts.counts, now);
+}
+
+function paintChartsNow() {
+  const now = Date.now();
+  const depth = queue?.depth ?? counts.counts?.QUEUED;
+  if (depth != null) queueTimeline.sample(now, depth);
+  const recent = [...batches.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)).slice(-30);
+  const svgs = { throughput: $("#chart-throughput"), latency: $("#chart-latency"), queue: $("#chart-queue"), batches: $("#chart-batches") };
+  paintCharts(svgs, doneTimeline, queueTimeline, recent.map((b) => b.jobCount), now);
 }
 
 // ---- connection ---------------------------------------------------------------------------------
@@ -139,7 +232,7 @@ function start(settings) {
   realtime = new RealtimeClient({ ...settings, onState: paintConnection });
   realtime.subscribe({
     query: ON_JOB_UPDATED,
-    onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated),
+    onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated, { live: true }),
     onError: (errors) => showError(`onJobUpdated refused: ${errors[0]?.message}`),
   });
   realtime.subscribe({
@@ -156,15 +249,13 @@ function start(settings) {
  */
 async function fillFromLists() {
   try {
-    const [jobList, batchList] = await Promise.all([
-      api.listJobs({ status: filter === "ALL" ? null : filter }),
-      api.listBatches(),
-    ]);
-    jobList.forEach(upsertJob);
+    const batchList = await api.listBatches();
     batchList.forEach(upsertBatch);
   } catch (err) {
     showError(err);
   }
+  readCounts();
+  showView();
 }
 
 function paintConnection(state, detail) {
@@ -195,7 +286,7 @@ async function onSubmit(ev) {
   const msg = $("#submit-msg");
   try {
     const job = await api.submitJob(input.value);
-    upsertJob(job);
+    upsertJob(job, { live: true });
     msg.textContent = `Submitted job ${job.jobId.slice(0, 8)}`;
     msg.className = "msg ok";
     input.value = "";
@@ -217,7 +308,7 @@ async function onUpload(ev) {
     for (const job of jobList) {
       uploadOf.set(job.jobId, upload);
       upload.statuses.set(job.jobId, job.status);
-      upsertJob(job);
+      upsertJob(job, { live: true });
     }
     return jobList;
   };
@@ -228,6 +319,7 @@ async function onUpload(ev) {
     },
   });
   Object.assign(upload, { accepted: accepted.length, refused, sending: false });
+  readCounts();
   $("#upload-form").reset();
   paintUploads();
 }
@@ -254,10 +346,48 @@ function openDetail(jobId) {
 
 async function cancelOpenJob() {
   try {
-    upsertJob(await api.cancelJob(detailId));
+    upsertJob(await api.cancelJob(detailId), { live: true });
     $("#detail-cancel").hidden = true;
   } catch (err) {
     $("#detail-msg").textContent = err.message;
+  }
+}
+
+async function onSearch(ev) {
+  ev.preventDefault();
+  const jobId = $("#job-search").value.trim();
+  const msg = $("#search-msg");
+  msg.textContent = "";
+  msg.className = "msg";
+  if (!jobId) return;
+  try {
+    const job = jobs.get(jobId) ?? (await api.getJob(jobId));
+    if (!job) {
+      msg.textContent = `No job ${jobId} on this server.`;
+      msg.className = "msg error";
+      return;
+    }
+    upsertJob(job);
+    openDetail(jobId);
+  } catch (err) {
+    msg.textContent = err.message;
+    msg.className = "msg error";
+  }
+}
+
+async function onDownload(kind) {
+  const msg = $("#batch-page-msg");
+  msg.textContent = "";
+  try {
+    const { name, blob } = await api.download(downloadUrl(api.graphqlUrl, route.batchId, kind));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (err) {
+    msg.textContent = err.message;
+    msg.className = "msg error";
   }
 }
 
@@ -307,6 +437,7 @@ function bindUi() {
     start(served);
   });
   $("#jobs tbody").addEventListener("click", (ev) => {
+    if (ev.target.closest("a")) return; // the batch link goes to the batch's page instead
     const tr = ev.target.closest("tr[data-job-id]");
     if (tr) openDetail(tr.dataset.jobId);
   });
@@ -315,12 +446,31 @@ function bindUi() {
     if (tr && ev.key === "Enter") openDetail(tr.dataset.jobId);
   });
   $("#detail").addEventListener("close", () => (detailId = null));
+  $("#search-form").addEventListener("submit", onSearch);
+  $("#jobs-more").addEventListener("click", () => loadPage(pager.more()));
+  for (const b of document.querySelectorAll("[data-download]")) b.addEventListener("click", () => onDownload(b.dataset.download));
+  for (const b of document.querySelectorAll("[data-jump]")) {
+    b.addEventListener("click", () => document.getElementById(b.dataset.jump).scrollIntoView({ block: "start" }));
+  }
+  window.addEventListener("hashchange", () => {
+    const next = parseRoute(location.hash);
+    if (next.batchId === route.batchId) return;
+    route = next;
+    showView();
+    window.scrollTo(0, 0);
+  });
   $("#detail-cancel").addEventListener("click", cancelOpenJob);
 }
 
 async function main() {
   bindUi();
   paintCounts();
+  tick();
+  setInterval(tick, 200);
+  setInterval(readCounts, COUNTS_EVERY_MS);
+  setInterval(readHealth, HEALTH_EVERY_MS);
+  setInterval(paintChartsNow, 1000);
+  paintChartsNow();
   const settings = await loadSettings();
   fillSettingsForm(settings);
   if (!settings) {
