@@ -14,7 +14,7 @@ import { fetchServed, forget, loadSettings, save } from "./settings.js";
 import { TERMINAL, mergeBatch, mergeJob } from "./state.js";
 import { paintBatch, paintDetail, paintFilters, paintJobRow, paintUpload } from "./views.js";
 
-const MAX_JOBS = 5000; // jobs held (events and loaded pages); the oldest go first
+const MAX_JOBS = 2000; // jobs held (events and loaded pages); the oldest go first
 const MAX_BATCHES = 50;
 const PAGE = 200; // jobs per listJobs page
 const COUNTS_EVERY_MS = 15_000; // re-read jobCounts: the events keep it live in between
@@ -27,12 +27,12 @@ const rows = new Map(); // jobId -> <tr>
 const items = new Map(); // batchId -> <li>
 const uploads = []; // newest first
 const uploadOf = new Map(); // jobId -> upload it came from
-const dirty = { jobs: new Set(), batches: new Set(), order: false, uploads: false };
+const dirty = { jobs: new Set(), fresh: new Set(), batches: new Set(), order: false, batchOrder: false, uploads: false };
 let filter = "ALL";
 let route = parseRoute(location.hash); // { batchId }: a batch's page, or null for the overview
 const counts = new LiveCounts();
-const doneTimeline = new Timeline(5000, 60); // finished jobs, with their time to complete
-const queueTimeline = new Timeline(5000, 60); // queue depth samples
+const doneTimeline = new Timeline(2000, 150); // finished jobs, with their time to complete: 5 min
+const queueTimeline = new Timeline(2000, 150); // queue depth samples
 let queue = null; // the last /healthz reading, or null where there is none (AppSync)
 const pager = new Pager((view, nextToken) => api.listJobs({ ...view, nextToken, limit: PAGE }));
 let api = null;
@@ -49,10 +49,13 @@ function upsertJob(job, { live = false } = {}) {
   if (live) counts.apply(job);
   else counts.know(job);
   if (live && merged !== old && TERMINAL.has(merged.status) && !TERMINAL.has(old?.status) && merged.status !== "CANCELLED") {
-    const ms = Date.parse(merged.completedAt) - Date.parse(merged.submittedAt);
-    doneTimeline.add(Date.now(), ms >= 0 ? ms : null);
+    // Charted by when the server finished it, not when the event arrived: a page that fell behind
+    // in a burst still draws the real throughput.
+    const doneAt = Date.parse(merged.completedAt);
+    const ms = doneAt - Date.parse(merged.submittedAt);
+    doneTimeline.add(Number.isFinite(doneAt) ? doneAt : Date.now(), ms >= 0 ? ms : null);
   }
-  if (!old) dirty.order = true;
+  if (!old) dirty.fresh.add(job.jobId);
   jobs.set(job.jobId, merged);
   dirty.jobs.add(job.jobId);
   const upload = uploadOf.get(job.jobId);
@@ -69,7 +72,7 @@ function inView(job) {
 }
 
 function upsertBatch(batch) {
-  if (!batches.has(batch.batchId)) dirty.order = true;
+  if (!batches.has(batch.batchId)) dirty.batchOrder = true;
   batches.set(batch.batchId, mergeBatch(batches.get(batch.batchId), batch));
   dirty.batches.add(batch.batchId);
   schedule();
@@ -82,7 +85,9 @@ function schedule() {
 
 function flush() {
   flushTimer = 0;
-  if (dirty.order) reorder();
+  if (dirty.fresh.size) placeNewRows();
+  if (dirty.order) reorderJobs();
+  if (dirty.batchOrder) reorderBatches();
   for (const id of dirty.jobs) {
     const job = jobs.get(id);
     if (job) paintJobRow(rowFor(id), job, inView(job));
@@ -98,8 +103,9 @@ function flush() {
   }
   if (dirty.uploads) paintUploads();
   dirty.jobs.clear();
+  dirty.fresh.clear();
   dirty.batches.clear();
-  dirty.order = dirty.uploads = false;
+  dirty.order = dirty.batchOrder = dirty.uploads = false;
   paintCounts();
 }
 
@@ -122,9 +128,23 @@ function itemFor(id) {
   return li;
 }
 
+const newestFirst = (a, b) => (a < b ? 1 : a > b ? -1 : 0);
+
+/**
+ * New jobs are nearly always the newest: put them on top and leave the other rows where they are
+ * (moving thousands of rows per paint is what made a busy page fall behind). Older ones, from a
+ * page of listJobs, or too many held, take the full sort.
+ */
+function placeNewRows() {
+  const tbody = $("#jobs tbody");
+  const top = jobs.get(tbody.firstElementChild?.dataset.jobId ?? "")?.submittedAt ?? "";
+  const fresh = [...dirty.fresh].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
+  if (jobs.size > MAX_JOBS + PAGE || fresh.some((id) => jobs.get(id).submittedAt < top)) dirty.order = true;
+  else tbody.prepend(...fresh.map(rowFor));
+}
+
 /** Newest first, and forget what falls off the end so a long session stays light. */
-function reorder() {
-  const newestFirst = (a, b) => (a < b ? 1 : a > b ? -1 : 0);
+function reorderJobs() {
   const jobIds = [...jobs.keys()].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
   for (const id of jobIds.splice(MAX_JOBS)) {
     jobs.delete(id);
@@ -132,6 +152,9 @@ function reorder() {
     rows.delete(id);
   }
   $("#jobs tbody").append(...jobIds.map(rowFor));
+}
+
+function reorderBatches() {
   const batchIds = [...batches.keys()].sort((a, b) => newestFirst(batches.get(a).createdAt, batches.get(b).createdAt));
   for (const id of batchIds.splice(MAX_BATCHES)) {
     batches.delete(id);
@@ -216,7 +239,7 @@ function tick() {
 
 function paintChartsNow() {
   const now = Date.now();
-  const depth = queue?.depth ?? counts.counts?.QUEUED;
+  const depth = counts.counts?.QUEUED ?? queue?.depth;
   if (depth != null) queueTimeline.sample(now, depth);
   const recent = [...batches.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)).slice(-30);
   const svgs = { throughput: $("#chart-throughput"), latency: $("#chart-latency"), queue: $("#chart-queue"), batches: $("#chart-batches") };

@@ -3,6 +3,7 @@
 const NS = "http://www.w3.org/2000/svg";
 const W = 300;
 const H = 96;
+const TOP = 16; // room above the plot for the scale's label
 
 const svgEl = (tag, attrs) => {
   const node = document.createElementNS(NS, tag);
@@ -20,8 +21,8 @@ export function niceMax(value) {
 function frame(svg, top, unit) {
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren(
-    svgEl("line", { x1: 0, x2: W, y1: 0.5, y2: 0.5, class: "grid" }),
-    svgEl("line", { x1: 0, x2: W, y1: H / 2, y2: H / 2, class: "grid" }),
+    svgEl("line", { x1: 0, x2: W, y1: TOP, y2: TOP, class: "grid" }),
+    svgEl("line", { x1: 0, x2: W, y1: (TOP + H) / 2, y2: (TOP + H) / 2, class: "grid" }),
     svgEl("line", { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, class: "axis" }),
   );
   const label = svgEl("text", { x: W - 3, y: 11, class: "max", "text-anchor": "end" });
@@ -30,7 +31,9 @@ function frame(svg, top, unit) {
   svg.dataset.max = String(top);
 }
 
-/** Lines over equally spaced points; `series` is `[{ values: [number|null], cls }]`. */
+const y = (v, top) => H - 1 - (v / top) * (H - 1 - TOP);
+
+/** Lines over equally spaced points; `series` is `[{ values: [number|null], cls }]`; a null is skipped. */
 export function lineChart(svg, series, unit) {
   const top = niceMax(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v != null))));
   frame(svg, top, unit);
@@ -39,8 +42,7 @@ export function lineChart(svg, series, unit) {
     let d = "";
     values.forEach((v, i) => {
       if (v == null) return;
-      const y = H - (v / top) * (H - 2) - 1;
-      d += `${d && values[i - 1] != null ? "L" : "M"}${(i * step).toFixed(1)},${y.toFixed(1)}`;
+      d += `${d ? "L" : "M"}${(i * step).toFixed(1)},${y(v, top).toFixed(1)}`;
     });
     svg.append(svgEl("path", { d: d || "M0,0", class: `line ${cls}` }));
   }
@@ -52,8 +54,8 @@ export function barChart(svg, values, unit) {
   frame(svg, top, unit);
   const w = W / Math.max(values.length, 20);
   values.forEach((v, i) => {
-    const h = (v / top) * (H - 2);
     const x = W - (values.length - i) * w;
-    svg.append(svgEl("rect", { x: x + 1, y: H - h, width: Math.max(1, w - 2), height: h, class: "bar" }));
+    const barTop = y(v, top);
+    svg.append(svgEl("rect", { x: x + 1, y: barTop, width: Math.max(1, w - 2), height: H - 1 - barTop, class: "col" }));
   });
 }

@@ -58,3 +58,18 @@ export class Timeline {
     return out;
   }
 }
+
+/** The series from its first bucket with data on, but never fewer than `minLength` buckets. */
+export function fromFirstData(series, minLength = 30) {
+  const first = series.findIndex((b) => b.rate > 0 || b.last != null);
+  const start = first < 0 ? series.length - minLength : Math.min(first, series.length - minLength);
+  return series.slice(Math.max(0, start));
+}
+
+/** Each value averaged with the `k - 1` before it: a batch finishes all at once, the rate is smoother. */
+export function trailingMean(values, k) {
+  return values.map((_, i) => {
+    const window = values.slice(Math.max(0, i - k + 1), i + 1);
+    return window.reduce((a, b) => a + b, 0) / window.length;
+  });
+}

@@ -1,6 +1,7 @@
 // Painting of the server-wide figures: totals per status, the queue and its countdown, a batch's page.
 
 import { barChart, lineChart } from "./charts.js";
+import { fromFirstData, trailingMean } from "./metrics.js";
 import { badge } from "./views.js";
 import { JOB_STATUSES, clockTime } from "./state.js";
 
@@ -26,9 +27,12 @@ export function paintTotals(box, counts, filter, onPick) {
   }
 }
 
-/** "12 waiting · next batch seals in 0.8 s": depth from /healthz, or the QUEUED total without it. */
+/**
+ * "12 waiting · next batch seals in 0.8 s". The QUEUED total (live by the events) is the depth; the
+ * countdown comes from /healthz, read each second, where there is one.
+ */
 export function paintQueue(els, queue, counts, nowMs) {
-  const depth = queue?.depth ?? counts?.QUEUED;
+  const depth = counts?.QUEUED ?? queue?.depth;
   els.depth.textContent = depth == null ? "…" : `${fmt.format(depth)} waiting`;
   if (!queue) {
     els.seal.textContent = "";
@@ -36,8 +40,9 @@ export function paintQueue(els, queue, counts, nowMs) {
     return;
   }
   const left = queue.sealInSeconds == null ? null : Math.max(0, queue.sealInSeconds - (nowMs - queue.readAtMs) / 1000);
-  els.seal.textContent = left == null ? "no batch pending" : `next batch seals in ${left.toFixed(1)} s`;
-  els.seal.dataset.pending = String(left != null);
+  const pending = depth !== 0 && left != null;
+  els.seal.textContent = !pending ? "no batch pending" : left > 0 ? `next batch seals in ${left.toFixed(1)} s` : "sealing now";
+  els.seal.dataset.pending = String(pending);
   els.rule.textContent = `batches of up to ${fmt.format(queue.batchSize)} jobs, or after ${queue.batchWindowSeconds} s`;
 }
 
@@ -81,12 +86,12 @@ export function paintBatchSummary(box, batch) {
 
 /** The four charts from the timelines and the recent batches. */
 export function paintCharts(svgs, done, queue, batchSizes, nowMs) {
-  const d = done.series(nowMs);
-  lineChart(svgs.throughput, [{ values: d.map((b) => b.rate), cls: "k-rate" }], "jobs/s");
+  const d = fromFirstData(done.series(nowMs));
+  lineChart(svgs.throughput, [{ values: trailingMean(d.map((b) => b.rate), 5), cls: "k-rate" }], "jobs/s");
   lineChart(svgs.latency, [
     { values: d.map((b) => (b.p50 == null ? null : b.p50 / 1000)), cls: "k-p50" },
     { values: d.map((b) => (b.p95 == null ? null : b.p95 / 1000)), cls: "k-p95" },
   ], "s");
-  lineChart(svgs.queue, [{ values: queue.series(nowMs).map((b) => b.last), cls: "k-queue" }], "jobs");
+  lineChart(svgs.queue, [{ values: fromFirstData(queue.series(nowMs)).map((b) => b.last), cls: "k-queue" }], "jobs");
   barChart(svgs.batches, batchSizes, "jobs");
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from tests.browser.browser import CHROMIUM, open_dashboard
+from tests.browser.browser import CHROMIUM, connect, open_dashboard
 from tests.browser.live_server import LiveServer
 
 pytestmark = [
@@ -89,14 +88,8 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
 
 
 def open_page(context: BrowserContext, server: LiveServer) -> Page:
-    """The dashboard connected to `server`: the key in the URL fragment, as `asyncml serve` prints it,
-    and in the saved settings, as a user who typed it in has it; either way is enough."""
     page = context.new_page()
-    settings = {"graphqlUrl": server.graphql_url, "apiKey": server.api_key, "source": "user"}
-    page.add_init_script(
-        f"localStorage.setItem('asyncml.dashboard.settings', {json.dumps(json.dumps(settings))})"
-    )
-    page.goto(f"{server.base_url}/#apiKey={server.api_key}")
+    connect(page, server.graphql_url, server.api_key)
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=LIVE)
     return page
 
@@ -281,7 +274,7 @@ def test_charts_draw_what_went_through(context: BrowserContext, server: LiveServ
         expect(page.locator("#chart-latency path.k-p95")).to_have_attribute(
             "d", re.compile(r"^M[\d.]+,[\d.]+")
         )
-        expect(page.locator("#chart-batches rect.bar")).not_to_have_count(0)
+        expect(page.locator("#chart-batches rect.col")).not_to_have_count(0)
         assert page.locator("#chart-batches").get_attribute("data-max") == "500"
     finally:
         page.close()

@@ -32,3 +32,19 @@ test("a gauge carries its last reading across quiet buckets; old buckets are dro
   t.sample(9000, 1);
   assert.equal(t.buckets.has(1), false);
 });
+
+test("a chart starts where the data starts, and shows at least a minimum span", async () => {
+  const { fromFirstData } = await import("../../../client_examples/dashboard/metrics.js");
+  const quiet = { rate: 0, last: null };
+  const busy = { rate: 3, last: 1 };
+  const s = [quiet, quiet, quiet, quiet, busy, busy];
+  assert.equal(fromFirstData(s, 1).length, 2);
+  assert.equal(fromFirstData(s, 4).length, 4);
+  assert.equal(fromFirstData([quiet, quiet, quiet], 2).length, 2);
+});
+
+test("the throughput line is a trailing mean, so one batch finishing is not a spike", async () => {
+  const { trailingMean } = await import("../../../client_examples/dashboard/metrics.js");
+  assert.deepEqual(trailingMean([0, 10, 0, 0, 5], 2), [0, 5, 5, 0, 2.5]);
+  assert.deepEqual(trailingMean([], 3), []);
+});
