@@ -3,7 +3,7 @@
 
 import { downloadUrl, healthUrl, realtimeUrl } from "./endpoints.js";
 import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED } from "./graphql.js";
-import { LiveCounts } from "./counts.js";
+import { Board, inView as inViewOf, newestFirst } from "./board.js";
 import { csvRows, submitRows } from "./csv_rows.js";
 import { Timeline } from "./metrics.js";
 import { Pager } from "./paging.js";
@@ -11,7 +11,6 @@ import { paintBatchSummary, paintCharts, paintQueue, paintTotals } from "./panel
 import { RealtimeClient } from "./realtime.js";
 import { parseRoute } from "./route.js";
 import { fetchServed, forget, loadSettings, save } from "./settings.js";
-import { TERMINAL, mergeBatch, mergeJob } from "./state.js";
 import { paintBatch, paintDetail, paintFilters, paintJobRow, paintUpload } from "./views.js";
 
 const MAX_JOBS = 2000; // jobs held (events and loaded pages); the oldest go first
@@ -21,17 +20,13 @@ const COUNTS_EVERY_MS = 15_000; // re-read jobCounts: the events keep it live in
 const HEALTH_EVERY_MS = 1000;
 const $ = (sel) => document.querySelector(sel);
 
-const jobs = new Map(); // jobId -> job
-const batches = new Map(); // batchId -> batch
+const board = new Board();
+const { jobs, batches, counts, dirty } = board;
 const rows = new Map(); // jobId -> <tr>
 const items = new Map(); // batchId -> <li>
 const uploads = []; // newest first
-const uploadOf = new Map(); // jobId -> upload it came from
-const dirty = { jobs: new Set(), fresh: new Set(), batches: new Set(), order: false, batchOrder: false, uploads: false };
 let filter = "ALL";
 let route = parseRoute(location.hash); // { batchId }: a batch's page, or null for the overview
-const counts = new LiveCounts();
-const doneTimeline = new Timeline(2000, 150); // finished jobs, with their time to complete: 5 min
 const queueTimeline = new Timeline(2000, 150); // queue depth samples
 let queue = null; // the last /healthz reading, or null where there is none (AppSync)
 const pager = new Pager((view, nextToken) => api.listJobs({ ...view, nextToken, limit: PAGE }));
@@ -39,43 +34,22 @@ let api = null;
 let realtime = null;
 let detailId = null;
 let flushTimer = 0;
+let reorder = false; // a full sort of the job rows is due
 
 // ---- incoming records --------------------------------------------------------------------------
 
-/** `live`: an event or our own submit, which moves the totals; otherwise a read, already in them. */
-function upsertJob(job, { live = false } = {}) {
-  const old = jobs.get(job.jobId);
-  const merged = mergeJob(old, job);
-  if (live) counts.apply(job);
-  else counts.know(job);
-  if (live && merged !== old && TERMINAL.has(merged.status) && !TERMINAL.has(old?.status) && merged.status !== "CANCELLED") {
-    // Charted by when the server finished it, not when the event arrived: a page that fell behind
-    // in a burst still draws the real throughput.
-    const doneAt = Date.parse(merged.completedAt);
-    const ms = doneAt - Date.parse(merged.submittedAt);
-    doneTimeline.add(Number.isFinite(doneAt) ? doneAt : Date.now(), ms >= 0 ? ms : null);
-  }
-  if (!old) dirty.fresh.add(job.jobId);
-  jobs.set(job.jobId, merged);
-  dirty.jobs.add(job.jobId);
-  const upload = uploadOf.get(job.jobId);
-  if (upload) {
-    upload.statuses.set(job.jobId, merged.status);
-    dirty.uploads = true;
-  }
+function upsertJob(job, options) {
+  board.upsertJob(job, options);
   schedule();
-}
-
-/** Whether a job belongs in the table of the current view (status filter, batch page). */
-function inView(job) {
-  return (filter === "ALL" || job.status === filter) && (!route.batchId || job.batchId === route.batchId);
 }
 
 function upsertBatch(batch) {
-  if (!batches.has(batch.batchId)) dirty.batchOrder = true;
-  batches.set(batch.batchId, mergeBatch(batches.get(batch.batchId), batch));
-  dirty.batches.add(batch.batchId);
+  board.upsertBatch(batch);
   schedule();
+}
+
+function inView(job) {
+  return inViewOf(job, { filter, batchId: route.batchId });
 }
 
 // Events come in bursts (a batch of 500 completes at once): paint at most every 50 ms.
@@ -86,7 +60,7 @@ function schedule() {
 function flush() {
   flushTimer = 0;
   if (dirty.fresh.size) placeNewRows();
-  if (dirty.order) reorderJobs();
+  if (reorder) reorderJobs();
   if (dirty.batchOrder) reorderBatches();
   for (const id of dirty.jobs) {
     const job = jobs.get(id);
@@ -102,10 +76,8 @@ function flush() {
     $("#detail-cancel").hidden = jobs.get(detailId).status !== "QUEUED";
   }
   if (dirty.uploads) paintUploads();
-  dirty.jobs.clear();
-  dirty.fresh.clear();
-  dirty.batches.clear();
-  dirty.order = dirty.batchOrder = dirty.uploads = false;
+  board.clearDirty();
+  reorder = false;
   paintCounts();
 }
 
@@ -128,8 +100,6 @@ function itemFor(id) {
   return li;
 }
 
-const newestFirst = (a, b) => (a < b ? 1 : a > b ? -1 : 0);
-
 /**
  * New jobs are nearly always the newest: put them on top and leave the other rows where they are
  * (moving thousands of rows per paint is what made a busy page fall behind). Older ones, from a
@@ -139,29 +109,27 @@ function placeNewRows() {
   const tbody = $("#jobs tbody");
   const top = jobs.get(tbody.firstElementChild?.dataset.jobId ?? "")?.submittedAt ?? "";
   const fresh = [...dirty.fresh].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
-  if (jobs.size > MAX_JOBS + PAGE || fresh.some((id) => jobs.get(id).submittedAt < top)) dirty.order = true;
+  if (jobs.size > MAX_JOBS + PAGE || fresh.some((id) => jobs.get(id).submittedAt < top)) reorder = true;
   else tbody.prepend(...fresh.map(rowFor));
 }
 
 /** Newest first, and forget what falls off the end so a long session stays light. */
 function reorderJobs() {
-  const jobIds = [...jobs.keys()].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
-  for (const id of jobIds.splice(MAX_JOBS)) {
-    jobs.delete(id);
+  const { ids, dropped } = board.sortedJobs(MAX_JOBS);
+  for (const id of dropped) {
     rows.get(id)?.remove();
     rows.delete(id);
   }
-  $("#jobs tbody").append(...jobIds.map(rowFor));
+  $("#jobs tbody").append(...ids.map(rowFor));
 }
 
 function reorderBatches() {
-  const batchIds = [...batches.keys()].sort((a, b) => newestFirst(batches.get(a).createdAt, batches.get(b).createdAt));
-  for (const id of batchIds.splice(MAX_BATCHES)) {
-    batches.delete(id);
+  const { ids, dropped } = board.sortedBatches(MAX_BATCHES);
+  for (const id of dropped) {
     items.get(id)?.remove();
     items.delete(id);
   }
-  $("#batches").append(...batchIds.map(itemFor));
+  $("#batches").append(...ids.map(itemFor));
 }
 
 function paintCounts() {
@@ -194,6 +162,9 @@ function showView() {
   if (batchId) {
     $("#batch-page-id").textContent = batchId;
     $("#batch-page-msg").textContent = "";
+    const local = !api || Boolean(healthUrl(api.graphqlUrl)); // the batch file routes are asyncml serve's
+    $("#batch-page .downloads").hidden = !local;
+    $("#batch-files-cloud").hidden = local;
     paintBatchSummary($("#batch-summary"), batches.get(batchId));
     api?.getBatch(batchId).then((b) => (b ? upsertBatch(b) : ($("#batch-summary").textContent = `No batch ${batchId} on this server.`)), showError);
   }
@@ -243,7 +214,7 @@ function paintChartsNow() {
   if (depth != null) queueTimeline.sample(now, depth);
   const recent = [...batches.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)).slice(-30);
   const svgs = { throughput: $("#chart-throughput"), latency: $("#chart-latency"), queue: $("#chart-queue"), batches: $("#chart-batches") };
-  paintCharts(svgs, doneTimeline, queueTimeline, recent.map((b) => b.jobCount), now);
+  paintCharts(svgs, board.done, queueTimeline, recent.map((b) => b.jobCount), now);
 }
 
 // ---- connection ---------------------------------------------------------------------------------
@@ -329,7 +300,7 @@ async function onUpload(ev) {
   const submitChunk = async (payloads) => {
     const jobList = await api.submitJobs(payloads);
     for (const job of jobList) {
-      uploadOf.set(job.jobId, upload);
+      board.uploadOf.set(job.jobId, upload);
       upload.statuses.set(job.jobId, job.status);
       upsertJob(job, { live: true });
     }
