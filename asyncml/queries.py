@@ -1,4 +1,4 @@
-"""[6] queries: getJob, listJobs, getBatch, listBatches with an opaque nextToken; whole lists for the core."""
+"""[6] queries: getJob, listJobs, getBatch, listBatches (opaque nextToken), jobCounts; whole lists."""
 
 from __future__ import annotations
 
@@ -67,6 +67,12 @@ def _every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         token = page.next_token
         if not token:
             return
+
+
+def job_counts(ports: Ports) -> dict[JobStatus, int]:
+    """Jobs per status, every status present (0 for none), as the server holds them."""
+    stored = ports.store.count_jobs_by_status()
+    return {status: stored.get(status, 0) for status in JobStatus}
 
 
 def _limit(limit: int | None) -> int:

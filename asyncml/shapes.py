@@ -128,3 +128,9 @@ BATCH_FIELDS = [
 
 def page(p: Page[T], shape: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     return {"items": [shape(i) for i in p.items], "nextToken": p.next_token}
+
+
+def job_counts(counts: dict[JobStatus, int]) -> dict[str, int]:
+    """`JobCounts`: one field per status (`queued`, ...) plus `total`."""
+    fields = {status.value.lower(): counts.get(status, 0) for status in JobStatus}
+    return {**fields, "total": sum(fields.values())}

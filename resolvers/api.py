@@ -50,6 +50,11 @@ def list_batches(limit: int | None = None, nextToken: str | None = None) -> Shap
     return shapes.page(queries.list_batches(cloud_ports(), limit=limit, next_token=nextToken), shapes.batch)
 
 
+@app.resolver(type_name="Query", field_name="jobCounts")
+def job_counts() -> dict[str, int]:
+    return shapes.job_counts(queries.job_counts(cloud_ports()))
+
+
 @app.resolver(type_name="Mutation", field_name="submitJob")
 def submit_job(input: Shape) -> Shape:
     job = submit.submit_job(cloud_ports(), _submit_input(input))

@@ -47,6 +47,12 @@ class Buffer:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def seal_in(self) -> float | None:
+        """Seconds until the window of the waiting jobs closes (0 if overdue); None when none wait."""
+        if not self._ids:
+            return None
+        return max(0.0, self._first_mono + self.window - time.monotonic())
+
     async def run(self, seal: SealFn) -> None:
         """Call `seal(ids, first_seen)` for each batch, forever (cancel to stop)."""
         while True:

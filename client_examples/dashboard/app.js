@@ -1,50 +1,55 @@
-// The dashboard: settings, live tables fed by onJobUpdated / onBatchUpdated, submit and CSV upload.
+// The dashboard: settings, live tables fed by onJobUpdated / onBatchUpdated, submit and CSV upload,
+// the server's totals, a page per batch (#batch=<id>), the queue and live charts.
 
-import { realtimeUrl } from "./endpoints.js";
+import { downloadUrl, healthUrl, realtimeUrl } from "./endpoints.js";
 import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED } from "./graphql.js";
+import { Board, inView as inViewOf, newestFirst } from "./board.js";
 import { csvRows, submitRows } from "./csv_rows.js";
+import { Timeline } from "./metrics.js";
+import { Pager } from "./paging.js";
+import { paintBatchSummary, paintCharts, paintQueue, paintTotals } from "./panels.js";
 import { RealtimeClient } from "./realtime.js";
+import { parseRoute } from "./route.js";
 import { fetchServed, forget, loadSettings, save } from "./settings.js";
-import { mergeBatch, mergeJob } from "./state.js";
 import { paintBatch, paintDetail, paintFilters, paintJobRow, paintUpload } from "./views.js";
 
-const MAX_JOBS = 2000; // rows kept in the table; the oldest go first
+const MAX_JOBS = 2000; // jobs held (events and loaded pages); the oldest go first
 const MAX_BATCHES = 50;
+const PAGE = 200; // jobs per listJobs page
+const COUNTS_EVERY_MS = 15_000; // re-read jobCounts: the events keep it live in between
+const HEALTH_EVERY_MS = 1000;
 const $ = (sel) => document.querySelector(sel);
 
-const jobs = new Map(); // jobId -> job
-const batches = new Map(); // batchId -> batch
+const board = new Board();
+const { jobs, batches, counts, dirty } = board;
 const rows = new Map(); // jobId -> <tr>
 const items = new Map(); // batchId -> <li>
 const uploads = []; // newest first
-const uploadOf = new Map(); // jobId -> upload it came from
-const dirty = { jobs: new Set(), batches: new Set(), order: false, uploads: false };
 let filter = "ALL";
+let route = parseRoute(location.hash); // { batchId }: a batch's page, or null for the overview
+const queueTimeline = new Timeline(2000, 150); // queue depth samples
+let queue = null; // the last /healthz reading, or null where there is none (AppSync)
+const pager = new Pager((view, nextToken) => api.listJobs({ ...view, nextToken, limit: PAGE }));
 let api = null;
 let realtime = null;
 let detailId = null;
 let flushTimer = 0;
+let reorder = false; // a full sort of the job rows is due
 
 // ---- incoming records --------------------------------------------------------------------------
 
-function upsertJob(job) {
-  const merged = mergeJob(jobs.get(job.jobId), job);
-  if (!jobs.has(job.jobId)) dirty.order = true;
-  jobs.set(job.jobId, merged);
-  dirty.jobs.add(job.jobId);
-  const upload = uploadOf.get(job.jobId);
-  if (upload) {
-    upload.statuses.set(job.jobId, merged.status);
-    dirty.uploads = true;
-  }
+function upsertJob(job, options) {
+  board.upsertJob(job, options);
   schedule();
 }
 
 function upsertBatch(batch) {
-  if (!batches.has(batch.batchId)) dirty.order = true;
-  batches.set(batch.batchId, mergeBatch(batches.get(batch.batchId), batch));
-  dirty.batches.add(batch.batchId);
+  board.upsertBatch(batch);
   schedule();
+}
+
+function inView(job) {
+  return inViewOf(job, { filter, batchId: route.batchId });
 }
 
 // Events come in bursts (a batch of 500 completes at once): paint at most every 50 ms.
@@ -54,14 +59,17 @@ function schedule() {
 
 function flush() {
   flushTimer = 0;
-  if (dirty.order) reorder();
+  if (dirty.fresh.size) placeNewRows();
+  if (reorder) reorderJobs();
+  if (dirty.batchOrder) reorderBatches();
   for (const id of dirty.jobs) {
     const job = jobs.get(id);
-    if (job) paintJobRow(rowFor(id), job, filter);
+    if (job) paintJobRow(rowFor(id), job, inView(job));
   }
   for (const id of dirty.batches) {
     const batch = batches.get(id);
     if (batch) paintBatch(itemFor(id), batch);
+    if (id === route.batchId) paintBatchSummary($("#batch-summary"), batch);
   }
   if (detailId && dirty.jobs.has(detailId) && jobs.has(detailId)) {
     paintDetail($("#detail-fields"), jobs.get(detailId));
@@ -69,9 +77,8 @@ function flush() {
     $("#detail-retry").hidden = jobs.get(detailId).status !== "FAILED";
   }
   if (dirty.uploads) paintUploads();
-  dirty.jobs.clear();
-  dirty.batches.clear();
-  dirty.order = dirty.uploads = false;
+  board.clearDirty();
+  reorder = false;
   paintCounts();
 }
 
@@ -94,41 +101,121 @@ function itemFor(id) {
   return li;
 }
 
+/**
+ * New jobs are nearly always the newest: put them on top and leave the other rows where they are
+ * (moving thousands of rows per paint is what made a busy page fall behind). Older ones, from a
+ * page of listJobs, or too many held, take the full sort.
+ */
+function placeNewRows() {
+  const tbody = $("#jobs tbody");
+  const top = jobs.get(tbody.firstElementChild?.dataset.jobId ?? "")?.submittedAt ?? "";
+  const fresh = [...dirty.fresh].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
+  if (jobs.size > MAX_JOBS + PAGE || fresh.some((id) => jobs.get(id).submittedAt < top)) reorder = true;
+  else tbody.prepend(...fresh.map(rowFor));
+}
+
 /** Newest first, and forget what falls off the end so a long session stays light. */
-function reorder() {
-  const newestFirst = (a, b) => (a < b ? 1 : a > b ? -1 : 0);
-  const jobIds = [...jobs.keys()].sort((a, b) => newestFirst(jobs.get(a).submittedAt, jobs.get(b).submittedAt));
-  for (const id of jobIds.splice(MAX_JOBS)) {
-    jobs.delete(id);
+function reorderJobs() {
+  const { ids, dropped } = board.sortedJobs(MAX_JOBS);
+  for (const id of dropped) {
     rows.get(id)?.remove();
     rows.delete(id);
   }
-  $("#jobs tbody").append(...jobIds.map(rowFor));
-  const batchIds = [...batches.keys()].sort((a, b) => newestFirst(batches.get(a).createdAt, batches.get(b).createdAt));
-  for (const id of batchIds.splice(MAX_BATCHES)) {
-    batches.delete(id);
+  $("#jobs tbody").append(...ids.map(rowFor));
+}
+
+function reorderBatches() {
+  const { ids, dropped } = board.sortedBatches(MAX_BATCHES);
+  for (const id of dropped) {
     items.get(id)?.remove();
     items.delete(id);
   }
-  $("#batches").append(...batchIds.map(itemFor));
+  $("#batches").append(...ids.map(itemFor));
 }
 
 function paintCounts() {
-  const counts = { ALL: jobs.size };
-  for (const job of jobs.values()) counts[job.status] = (counts[job.status] ?? 0) + 1;
-  paintFilters($("#filters"), counts, filter, pickFilter);
-  const shown = filter === "ALL" ? jobs.size : (counts[filter] ?? 0);
+  paintTotals($("#totals"), counts.counts, filter, pickFilter);
+  paintFilters($("#filters"), counts.counts, filter, pickFilter);
+  let shown = 0;
+  for (const job of jobs.values()) if (inView(job)) shown += 1;
+  const anyHeld = jobs.size > 0;
   $("#jobs-empty").hidden = shown > 0;
-  $("#jobs-empty").textContent = jobs.size ? `No ${filter.toLowerCase()} jobs.` : "No jobs yet: submit a payload.";
+  const where = route.batchId ? " in this batch" : "";
+  $("#jobs-empty").textContent = anyHeld || route.batchId ? `No ${filter === "ALL" ? "" : filter.toLowerCase() + " "}jobs${where}.` : "No jobs yet: submit a payload.";
   $("#batches-empty").hidden = batches.size > 0;
+  const total = route.batchId ? batches.get(route.batchId)?.jobCount : counts.counts?.[filter];
+  $("#jobs-shown").textContent = shown ? `${shown.toLocaleString("en-US")}${total != null ? ` of ${total.toLocaleString("en-US")}` : ""} shown` : "";
+  $("#jobs-more").hidden = pager.done || shown === 0;
 }
 
 function pickFilter(status) {
   filter = status;
-  for (const [id, job] of jobs) paintJobRow(rowFor(id), job, filter);
+  showView();
+}
+
+/** Repaint the table for the current view and read its first page from the server. */
+function showView() {
+  for (const [id, job] of jobs) paintJobRow(rowFor(id), job, inView(job));
+  const batchId = route.batchId;
+  $("#batch-page").hidden = !batchId;
+  $(".layout").classList.toggle("on-batch", Boolean(batchId));
+  $("#jobs-title").textContent = batchId ? "Jobs of this batch" : "Jobs";
+  if (batchId) {
+    $("#batch-page-id").textContent = batchId;
+    $("#batch-page-msg").textContent = "";
+    const local = !api || Boolean(healthUrl(api.graphqlUrl)); // the batch file routes are asyncml serve's
+    $("#batch-page .downloads").hidden = !local;
+    $("#batch-files-cloud").hidden = local;
+    paintBatchSummary($("#batch-summary"), batches.get(batchId));
+    api?.getBatch(batchId).then((b) => (b ? upsertBatch(b) : ($("#batch-summary").textContent = `No batch ${batchId} on this server.`)), showError);
+  }
   paintCounts();
-  // The table holds the newest jobs; ask the server for older ones of this status too.
-  if (api && status !== "ALL") api.listJobs({ status }).then((list) => list.forEach(upsertJob), showError);
+  if (api) loadPage(pager.reset({ status: filter === "ALL" ? null : filter, batchId }));
+}
+
+async function loadPage(pending) {
+  try {
+    const items = await pending;
+    items?.forEach((job) => upsertJob(job));
+    paintCounts();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function readCounts() {
+  if (!api) return;
+  try {
+    counts.reset(await api.jobCounts());
+    paintCounts();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function readHealth() {
+  const url = api && healthUrl(api.graphqlUrl);
+  if (!url) return;
+  try {
+    const h = await (await fetch(url, { cache: "no-store" })).json();
+    queue = { depth: h.queueDepth, sealInSeconds: h.sealInSeconds, batchSize: h.batchSize, batchWindowSeconds: h.batchWindowSeconds, readAtMs: Date.now() };
+  } catch {
+    queue = null; // served elsewhere, or the server is away: the QUEUED total stands in
+  }
+}
+
+function tick() {
+  const now = Date.now();
+  paintQueue({ depth: $("#queue-depth"), seal: $("#queue-seal"), rule: $("#queue-rule") }, queue, counts.counts, now);
+}
+
+function paintChartsNow() {
+  const now = Date.now();
+  const depth = counts.counts?.QUEUED ?? queue?.depth;
+  if (depth != null) queueTimeline.sample(now, depth);
+  const recent = [...batches.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)).slice(-30);
+  const svgs = { throughput: $("#chart-throughput"), latency: $("#chart-latency"), queue: $("#chart-queue"), batches: $("#chart-batches") };
+  paintCharts(svgs, board.done, queueTimeline, recent.map((b) => b.jobCount), now);
 }
 
 // ---- connection ---------------------------------------------------------------------------------
@@ -140,7 +227,7 @@ function start(settings) {
   realtime = new RealtimeClient({ ...settings, onState: paintConnection });
   realtime.subscribe({
     query: ON_JOB_UPDATED,
-    onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated),
+    onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated, { live: true }),
     onError: (errors) => showError(`onJobUpdated refused: ${errors[0]?.message}`),
   });
   realtime.subscribe({
@@ -157,15 +244,13 @@ function start(settings) {
  */
 async function fillFromLists() {
   try {
-    const [jobList, batchList] = await Promise.all([
-      api.listJobs({ status: filter === "ALL" ? null : filter }),
-      api.listBatches(),
-    ]);
-    jobList.forEach(upsertJob);
+    const batchList = await api.listBatches();
     batchList.forEach(upsertBatch);
   } catch (err) {
     showError(err);
   }
+  readCounts();
+  showView();
 }
 
 function paintConnection(state, detail) {
@@ -196,7 +281,7 @@ async function onSubmit(ev) {
   const msg = $("#submit-msg");
   try {
     const job = await api.submitJob(input.value);
-    upsertJob(job);
+    upsertJob(job, { live: true });
     msg.textContent = `Submitted job ${job.jobId.slice(0, 8)}`;
     msg.className = "msg ok";
     input.value = "";
@@ -216,9 +301,9 @@ async function onUpload(ev) {
   const submitChunk = async (payloads) => {
     const jobList = await api.submitJobs(payloads);
     for (const job of jobList) {
-      uploadOf.set(job.jobId, upload);
+      board.uploadOf.set(job.jobId, upload);
       upload.statuses.set(job.jobId, job.status);
-      upsertJob(job);
+      upsertJob(job, { live: true });
     }
     return jobList;
   };
@@ -229,6 +314,7 @@ async function onUpload(ev) {
     },
   });
   Object.assign(upload, { accepted: accepted.length, refused, sending: false });
+  readCounts();
   $("#upload-form").reset();
   paintUploads();
 }
@@ -267,10 +353,48 @@ async function retryOpenJob() {
 
 async function cancelOpenJob() {
   try {
-    upsertJob(await api.cancelJob(detailId));
+    upsertJob(await api.cancelJob(detailId), { live: true });
     $("#detail-cancel").hidden = true;
   } catch (err) {
     $("#detail-msg").textContent = err.message;
+  }
+}
+
+async function onSearch(ev) {
+  ev.preventDefault();
+  const jobId = $("#job-search").value.trim();
+  const msg = $("#search-msg");
+  msg.textContent = "";
+  msg.className = "msg";
+  if (!jobId) return;
+  try {
+    const job = jobs.get(jobId) ?? (await api.getJob(jobId));
+    if (!job) {
+      msg.textContent = `No job ${jobId} on this server.`;
+      msg.className = "msg error";
+      return;
+    }
+    upsertJob(job);
+    openDetail(jobId);
+  } catch (err) {
+    msg.textContent = err.message;
+    msg.className = "msg error";
+  }
+}
+
+async function onDownload(kind) {
+  const msg = $("#batch-page-msg");
+  msg.textContent = "";
+  try {
+    const { name, blob } = await api.download(downloadUrl(api.graphqlUrl, route.batchId, kind));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (err) {
+    msg.textContent = err.message;
+    msg.className = "msg error";
   }
 }
 
@@ -323,6 +447,7 @@ function bindUi() {
     start(settings);
   });
   $("#jobs tbody").addEventListener("click", (ev) => {
+    if (ev.target.closest("a")) return; // the batch link goes to the batch's page instead
     const tr = ev.target.closest("tr[data-job-id]");
     if (tr) openDetail(tr.dataset.jobId);
   });
@@ -331,6 +456,19 @@ function bindUi() {
     if (tr && ev.key === "Enter") openDetail(tr.dataset.jobId);
   });
   $("#detail").addEventListener("close", () => (detailId = null));
+  $("#search-form").addEventListener("submit", onSearch);
+  $("#jobs-more").addEventListener("click", () => loadPage(pager.more()));
+  for (const b of document.querySelectorAll("[data-download]")) b.addEventListener("click", () => onDownload(b.dataset.download));
+  for (const b of document.querySelectorAll("[data-jump]")) {
+    b.addEventListener("click", () => document.getElementById(b.dataset.jump).scrollIntoView({ block: "start" }));
+  }
+  window.addEventListener("hashchange", () => {
+    const next = parseRoute(location.hash);
+    if (next.batchId === route.batchId) return;
+    route = next;
+    showView();
+    window.scrollTo(0, 0);
+  });
   $("#detail-cancel").addEventListener("click", cancelOpenJob);
   $("#detail-retry").addEventListener("click", retryOpenJob);
 }
@@ -338,6 +476,12 @@ function bindUi() {
 async function main() {
   bindUi();
   paintCounts();
+  tick();
+  setInterval(tick, 200);
+  setInterval(readCounts, COUNTS_EVERY_MS);
+  setInterval(readHealth, HEALTH_EVERY_MS);
+  setInterval(paintChartsNow, 1000);
+  paintChartsNow();
   const settings = await loadSettings();
   fillSettingsForm(settings);
   if (!settings?.graphqlUrl || !settings?.apiKey) {

@@ -32,3 +32,14 @@ export function connectUrl(graphqlUrl, apiKey) {
   const header = btoa(JSON.stringify(apiKeyAuth(graphqlUrl, apiKey)));
   return `${realtimeUrl(graphqlUrl)}?header=${header}&payload=e30=`;
 }
+
+/** Where the local server serves a batch's files (`asyncml serve` only; AppSync has no such route). */
+export function downloadUrl(graphqlUrl, batchId, kind) {
+  return new URL(`/batches/${encodeURIComponent(batchId)}/${kind}`, graphqlUrl).href;
+}
+
+/** The local server's /healthz (queue depth, batch window); null for AppSync, which has none. */
+export function healthUrl(graphqlUrl) {
+  const url = new URL(graphqlUrl);
+  return APPSYNC_HOST.test(url.hostname) ? null : new URL("/healthz", url).href;
+}

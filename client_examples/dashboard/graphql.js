@@ -41,14 +41,41 @@ export class Api {
     return body.data;
   }
 
-  async listJobs({ status = null, limit = 200 } = {}) {
-    const q = `query ($status: JobStatus, $limit: Int) { listJobs(status: $status, limit: $limit) { items { ${JOB} } } }`;
-    return (await this.request(q, { status, limit })).listJobs.items;
+  /** One page of jobs, newest first: `{ items, nextToken }`. */
+  async listJobs({ status = null, batchId = null, limit = 200, nextToken = null } = {}) {
+    const q = `query ($status: JobStatus, $batchId: ID, $limit: Int, $nextToken: String) {
+      listJobs(status: $status, batchId: $batchId, limit: $limit, nextToken: $nextToken) { items { ${JOB} } nextToken } }`;
+    return (await this.request(q, { status, batchId, limit, nextToken })).listJobs;
+  }
+
+  async getJob(jobId) {
+    return (await this.request(`query ($jobId: ID!) { getJob(jobId: $jobId) { ${JOB} } }`, { jobId })).getJob;
   }
 
   async listBatches({ limit = 50 } = {}) {
     const q = `query ($limit: Int) { listBatches(limit: $limit) { items { ${BATCH} } } }`;
     return (await this.request(q, { limit })).listBatches.items;
+  }
+
+  async getBatch(batchId) {
+    const q = `query ($batchId: ID!) { getBatch(batchId: $batchId) { ${BATCH} } }`;
+    return (await this.request(q, { batchId })).getBatch;
+  }
+
+  async jobCounts() {
+    const q = "query { jobCounts { queued batched processing completed failed cancelled total } }";
+    return (await this.request(q)).jobCounts;
+  }
+
+  /** A file of the local server's, fetched with the key (a plain link could not send the header). */
+  async download(url) {
+    const res = await fetch(url, { headers: { "x-api-key": this.apiKey } });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new GraphQLError(body?.errors ?? [{ message: `HTTP ${res.status} from ${url}` }]);
+    }
+    const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "download";
+    return { name, blob: await res.blob() };
   }
 
   async submitJob(payload) {

@@ -61,7 +61,18 @@ export function timeToComplete(job) {
 
 /** What the job table shows in its last column. */
 export function outcome(job) {
-  if (job.error) return job.error;
+  if (job.error) return failureReason(job.error).reason;
   if (job.result != null) return job.result;
   return "";
+}
+
+/**
+ * A failure as a person reads it: the reason first and whole; where it happened (an s3:// or
+ * file:// path) apart, for the detail view.
+ */
+export function failureReason(error) {
+  if (!error) return { reason: "", where: "" };
+  const where = error.match(/\b(?:s3|file):\/\/\S+/)?.[0] ?? "";
+  const reason = where ? error.replace(where, "").replace(/^[\s:;,.\-]+|[\s:;,\-]+$/g, "").replace(/\s{2,}/g, " ") : error;
+  return { reason: reason || error, where: where.replace(/[:;,.)]+$/, "") };
 }

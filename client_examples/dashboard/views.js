@@ -1,6 +1,7 @@
 // DOM painting: each function updates elements in place from a record, so live events cost little.
 
-import { JOB_STATUSES, clockTime, outcome, shortBatchId, shortId, timeToComplete } from "./state.js";
+import { batchHref } from "./route.js";
+import { JOB_STATUSES, clockTime, failureReason, outcome, shortBatchId, shortId, timeToComplete } from "./state.js";
 
 const el = (tag, className, text) => {
   const node = document.createElement(tag);
@@ -15,32 +16,31 @@ export function badge(status) {
   return b;
 }
 
-/** One job row; created once, repainted on every update. */
-export function paintJobRow(tr, job, filter) {
+/** One job row; created once, repainted on every update. On a phone the row is laid out as a card. */
+export function paintJobRow(tr, job, visible) {
   if (!tr.firstChild) {
     tr.tabIndex = 0;
-    tr.append(
-      el("td", "mono id"),
-      el("td", "status"),
-      el("td", "mono col-batch"),
-      el("td", "col-submitted"),
-      el("td", "num ttc"),
-      el("td", "outcome"),
-    );
+    const batchLink = el("a", "batch-link");
+    const batchCell = el("td", "mono col-batch");
+    batchCell.append(batchLink);
+    tr.append(el("td", "mono id"), el("td", "status"), batchCell, el("td", "col-submitted"), el("td", "num ttc"), el("td", "outcome"));
   }
   const [id, status, batch, submitted, ttc, out] = tr.children;
   tr.dataset.jobId = job.jobId;
   tr.dataset.status = job.status;
-  tr.hidden = filter !== "ALL" && job.status !== filter;
+  tr.hidden = !visible;
   id.textContent = shortId(job.jobId);
   id.title = job.jobId;
   if (status.textContent !== job.status) status.replaceChildren(badge(job.status));
-  batch.textContent = job.batchId ? shortBatchId(job.batchId) : "—";
-  batch.title = job.batchId ?? "";
+  const link = batch.firstChild;
+  link.textContent = job.batchId ? shortBatchId(job.batchId) : "—";
+  link.title = job.batchId ? `batch ${job.batchId}` : "";
+  if (job.batchId) link.href = batchHref(job.batchId);
+  else link.removeAttribute("href");
   submitted.textContent = clockTime(job.submittedAt);
   ttc.textContent = timeToComplete(job);
   out.textContent = outcome(job);
-  out.title = outcome(job);
+  out.title = job.error ?? outcome(job);
   out.classList.toggle("error", Boolean(job.error));
 }
 
@@ -58,7 +58,7 @@ export function paintFilters(container, counts, filter, onPick) {
   for (const b of container.children) {
     const s = b.dataset.status;
     b.setAttribute("aria-pressed", String(s === filter));
-    b.querySelector(".count").textContent = s === "ALL" ? counts.ALL : (counts[s] ?? 0);
+    b.querySelector(".count").textContent = counts ? (counts[s] ?? 0).toLocaleString("en-US") : "…";
   }
 }
 
@@ -66,7 +66,7 @@ export function paintFilters(container, counts, filter, onPick) {
 export function paintBatch(li, batch) {
   if (!li.firstChild) {
     const head = el("div", "batch-head");
-    head.append(el("span", "mono id"), el("span", "status"), el("span", "fraction"));
+    head.append(el("a", "mono id"), el("span", "status"), el("span", "fraction"));
     const bar = el("div", "bar");
     bar.append(el("span", "ok"), el("span", "bad"));
     li.append(head, bar, el("div", "counts"), el("p", "error"));
@@ -77,6 +77,7 @@ export function paintBatch(li, batch) {
   li.dataset.status = batch.status;
   const id = li.querySelector(".id");
   id.textContent = shortBatchId(batch.batchId);
+  id.href = batchHref(batch.batchId);
   id.title = `${batch.batchId} · created ${clockTime(batch.createdAt)}`;
   const status = li.querySelector(".status");
   if (status.textContent !== batch.status) status.replaceChildren(badge(batch.status));
@@ -136,7 +137,8 @@ export function paintDetail(dl, job) {
     ["Status", badge(job.status)],
     ["Payload", job.payload, "mono pre"],
     ["Result", job.result ?? "—", "mono pre"],
-    ["Error", job.error ?? "—", job.error ? "error pre" : ""],
+    ["Error", job.error ? failureReason(job.error).reason : "—", job.error ? "error pre" : ""],
+    ["Where", failureReason(job.error).where || "—", "mono"],
     ["Batch", job.batchId ?? "—", "mono"],
     ["Transform job", job.transformJobName ?? "—", "mono"],
     ["Submitted", job.submittedAt ? new Date(job.submittedAt).toLocaleString() : "—"],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Playwright
+    from playwright.sync_api import BrowserContext, Page, Playwright
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this
@@ -33,3 +34,12 @@ def open_dashboard(p: Playwright, profile: Path, width: int = 1360, height: int 
         args=ARGS,
         viewport={"width": width, "height": height},
     )
+
+
+def connect(page: Page, graphql_url: str, api_key: str, path: str = "/") -> None:
+    """Open the dashboard with its key two ways: saved settings, as for a user who typed it in, and
+    the `#apiKey=` fragment that `asyncml serve` prints. Either one is enough to connect."""
+    settings = json.dumps({"graphqlUrl": graphql_url, "apiKey": api_key, "source": "user"})
+    page.add_init_script(f"localStorage.setItem('asyncml.dashboard.settings', {json.dumps(settings)})")
+    base = graphql_url.removesuffix("/graphql")
+    page.goto(f"{base}{path}#apiKey={api_key}")

@@ -23,11 +23,19 @@ def free_port() -> int:
 class LiveServer:
     """`asyncml serve` with a fixed data dir, port and API key, so a restart is the same server to clients."""
 
-    def __init__(self, data_dir: Path, *, batch_size: int = 500, batch_window: float = 0.3) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        batch_size: int = 500,
+        batch_window: float = 0.3,
+        model_url: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.api_key = "da2-testclientexamples0000000"
         self.args = ["--batch-size", str(batch_size), "--batch-window", str(batch_window)]
+        self.args += ["--model-url", model_url] if model_url else []
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"asyncml-serve-{self.port}.log"
 

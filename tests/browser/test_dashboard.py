@@ -181,6 +181,9 @@ def test_after_a_server_restart_it_reconnects_and_keeps_updating(page: Page, ser
     row = page.locator(f'#jobs tbody tr[data-job-id="{job_id}"]')
     expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=LIVE)
     expect(row.locator(".outcome")).to_have_text(re.compile(r"^versicolor,"))
+    # The totals were read again on reconnect and moved by the new job's events: the server's own.
+    counts = server.graphql("query { jobCounts { total completed } }")["jobCounts"]
+    expect(page.locator('#totals .tile[data-status="ALL"] .n')).to_have_text(f"{counts['total']:,}")  # type: ignore[index]
     assert page.evaluate("window.__sameDocument") is True
 
 

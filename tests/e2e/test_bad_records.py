@@ -65,7 +65,9 @@ async def test_in_json_lines_the_isolated_record_fails_with_an_error_object(
     jobs, batch = await run_jobs(build_runtime(settings), ['{"x": 1}', '{"bad": 1}', '{"x": 3}'])
     assert [j.status for j in jobs] == [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.COMPLETED]
     assert jobs[0].result == '{"label":"ok"}'
-    assert jobs[1].error == '{"error":"Bad HTTP status received from algorithm: 500 (boom) (after 3 retries)"}'
+    assert (
+        jobs[1].error == '{"error":"Bad HTTP status received from algorithm: 500 (boom) (after 3 retries)"}'
+    )
     assert batch.failed_count == 1
 
 

@@ -57,3 +57,14 @@ async def test_a_failed_seal_is_retried_with_the_same_jobs(monkeypatch: pytest.M
     await run_until(buf, seals, 1, seal=flaky)
     assert attempts == [["a", "b"], ["a", "b"]]
     assert seals == [["a", "b"]]
+
+
+def test_seal_in_counts_down_the_window_of_the_waiting_jobs() -> None:
+    buf = Buffer(batch_size=10, window=3600, clock=FakeClock())
+    assert buf.seal_in() is None  # nothing waits, nothing will be sealed
+    buf.put(jobs("a"))
+    first = buf.seal_in()
+    assert first is not None and 3500 < first <= 3600
+    buf.put(jobs("b"))  # the window started with the first job, not the latest
+    later = buf.seal_in()
+    assert later is not None and later <= first

@@ -25,6 +25,7 @@ from asyncml.local.api.types import (
     BatchUpdate,
     Job,
     JobConnection,
+    JobCounts,
     JobStatus,
     JobUpdate,
     SubmitJobInput,
@@ -111,6 +112,10 @@ class Query:
     ) -> BatchConnection:
         p = queries.list_batches(_ports(info), limit=opt(limit), next_token=opt(next_token))
         return BatchConnection(items=[batch_of(shapes.batch(b)) for b in p.items], nextToken=p.next_token)
+
+    @strawberry.field
+    def job_counts(self, info: strawberry.Info) -> JobCounts:
+        return JobCounts(**shapes.job_counts(queries.job_counts(_ports(info))))
 
 
 def _publish_job_update(info: strawberry.Info, update: JobUpdate) -> Job | None:

@@ -29,6 +29,7 @@ from asyncml.local.api.console import (
     settings_line,
     warn_if_model_is_down,
 )
+from asyncml.local.api.downloads import download_routes
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
@@ -113,8 +114,12 @@ def create_app(
         health = getattr(runtime, "model_health", None)
         model = health() if health else {"status": "external"}
         down = model.get("status") == "down"  # jobs are still accepted; they run once it is back
-        body = {"status": "degraded" if down else "ok", "queueDepth": depth, "subscribers": subscribers}
-        return JSONResponse({**body, "model": model}, status_code=503 if down else 200)
+        s = runtime.ports.settings  # the dashboard counts down to the next seal from these
+        batching: dict[str, Any] = {"batchSize": s.batch_size, "batchWindowSeconds": s.batch_window}
+        batching["sealInSeconds"] = stream.seal_in() if hasattr(stream, "seal_in") else None
+        status = "degraded" if down else "ok"
+        body = {"status": status, "queueDepth": depth, **batching, "subscribers": subscribers, "model": model}
+        return JSONResponse(body, status_code=503 if down else 200)
 
     async def metrics(_: Request) -> Response:
         # No key, like /healthz: aggregate figures only (no job ids, payloads or key), and the
@@ -138,6 +143,7 @@ def create_app(
         Route("/metrics", metrics),
         Route("/config.json", _config),
         Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR)),
+        *download_routes(lambda: runtime.ports, auth),
     ]
     if dashboard_dir is not None and (dashboard_dir / "index.html").is_file():
         routes.append(Mount("/", StaticFiles(directory=dashboard_dir, html=True)))

@@ -112,6 +112,17 @@ class BatchConnection:
     nextToken: str | None
 
 
+@strawberry.type(description="How many jobs the server holds in each status, and in all.", directives=_BOTH)
+class JobCounts:
+    queued: int
+    batched: int
+    processing: int
+    completed: int
+    failed: int
+    cancelled: int
+    total: int
+
+
 @strawberry.input
 class SubmitJobInput:
     payload: str

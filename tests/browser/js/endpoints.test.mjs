@@ -35,3 +35,10 @@ test("the connect URL carries the header as compact standard base64 JSON and pay
   assert.equal(Buffer.from(b64, "base64").toString(), '{"host":"127.0.0.1:8000","x-api-key":"k+/="}');
   assert.equal(Buffer.from("{}").toString("base64"), "e30=");
 });
+
+test("batch downloads and health live on the local server; AppSync has no health route", async () => {
+  const { downloadUrl, healthUrl } = await import("../../../client_examples/dashboard/endpoints.js");
+  assert.equal(downloadUrl("http://127.0.0.1:8000/graphql", "20261125-115728-6921af46", "output"), "http://127.0.0.1:8000/batches/20261125-115728-6921af46/output");
+  assert.equal(healthUrl("http://127.0.0.1:8000/graphql"), "http://127.0.0.1:8000/healthz");
+  assert.equal(healthUrl("https://abcdefghijklmnopqrstuvwxyz.appsync-api.eu-west-1.amazonaws.com/graphql"), null);
+});

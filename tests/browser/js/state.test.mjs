@@ -43,3 +43,11 @@ test("a cancelled job has no time to complete; ids are shortened where they diff
   assert.equal(shortId("3f2a9c1e-0000-4000-8000-000000000000"), "3f2a9c1e");
   assert.equal(shortBatchId("20261125-115728-6921af46"), "6921af46");
 });
+
+test("a failure shows its reason whole, its path apart", async () => {
+  const { failureReason } = await import("../../../client_examples/dashboard/state.js");
+  const e = "s3://asyncml-local/data/2026/11/25/b.csv: model answered 500 for line 3 (after 3 retries)";
+  assert.deepEqual(failureReason(e), { reason: "model answered 500 for line 3 (after 3 retries)", where: "s3://asyncml-local/data/2026/11/25/b.csv" });
+  assert.deepEqual(failureReason("no output line"), { reason: "no output line", where: "" });
+  assert.equal(outcome(job("FAILED", "x", { error: e })), "model answered 500 for line 3 (after 3 retries)");
+});
