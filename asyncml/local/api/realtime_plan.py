@@ -53,11 +53,14 @@ class Plan:
         except GraphQLError as exc:
             raise PlanError("ValidationError", exc.message) from exc
 
-    def encoder(self, sub_id: str) -> Callable[[dict[str, Any], dict[Any, Any]], str]:
-        """Build the `data` frame for one update; the projected body is shared, through `memo`, by
-        every subscription with the same selection, so a fan-out encodes each body once."""
+    def encoder(
+        self, sub_id: str, frame_type: str = "data"
+    ) -> Callable[[dict[str, Any], dict[Any, Any]], str]:
+        """Build the `data` frame (graphql-transport-ws: `next`) for one update; the projected body is
+        shared, through `memo`, by every subscription with the same selection (whatever its
+        protocol), so a fan-out encodes each body once."""
         assert self.selection is not None
-        head = '{"type":"data","id":' + json.dumps(sub_id) + ',"payload":{"data":{"' + self.root_name + '":'
+        head = f'{{"type":"{frame_type}","id":{json.dumps(sub_id)},"payload":{{"data":{{"{self.root_name}":'
         key = (self.root_name, self.selection)
         selection, type_name = self.selection, self.type_name
 

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
@@ -58,9 +59,11 @@ def create_app(
     dashboard_dir: Path | None = DASHBOARD_DIR,
     allowed_origins: Sequence[str] = (),
     on_ready: Callable[[], None] | None = None,
+    max_queued_bytes: int = MAX_QUEUED_BYTES,
 ) -> Starlette:
     """The whole HTTP face. `allowed_origins` adds exact origins (beyond loopback ones) that may call
-    the API from a browser; every caller still needs the API key."""
+    the API from a browser; every caller still needs the API key. `max_queued_bytes`: how far one
+    WebSocket connection may fall behind before it is closed (tests lower it)."""
     auth = ApiKeyAuth(api_key)
     topics = runtime.broadcast
     origin_pattern = "|".join([LOOPBACK_ORIGIN, *map(re.escape, allowed_origins)])
@@ -72,7 +75,9 @@ def create_app(
     def context() -> ApiContext:
         return ApiContext(ports=runtime.ports, topics=topics)
 
-    graphql = GraphQLView(schema, context=context, auth=auth, origin_ok=origin_ok)
+    graphql = GraphQLView(
+        schema, context=context, auth=auth, origin_ok=origin_ok, max_queued_bytes=max_queued_bytes
+    )
 
     async def graphql_http(scope: Scope, receive: Receive, send: Send) -> None:
         # Every operation needs the key; a GET only serves GraphiQL (queries via GET are off).
@@ -93,6 +98,7 @@ def create_app(
         auth=auth,
         ka_interval=ka_interval,
         origin_ok=lambda ws: origin_ok(ws.headers.get("origin")),
+        max_queued_bytes=max_queued_bytes,
     )
 
     async def healthz(_: Request) -> JSONResponse:

@@ -19,7 +19,9 @@ from strawberry.types.unset import UnsetType
 
 from asyncml.local.api.auth import HEADER, ApiKeyAuth, unauthorized
 from asyncml.local.api.errors import formatted
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.api.schema import ApiContext, schema
+from asyncml.local.api.ws_protocols import BufferedWebSocket, GraphQLWsHandler, TransportWsHandler
 
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -28,6 +30,10 @@ class GraphQLView(GraphQL[ApiContext, None]):
     """POST /graphql (the key is checked before this view runs) and WebSocket /graphql with
     strawberry's graphql-transport-ws and graphql-ws, whose key rides in connection_init."""
 
+    websocket_adapter_class = BufferedWebSocket
+    graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = GraphQLWsHandler
+
     def __init__(
         self,
         schema: BaseSchema,
@@ -35,12 +41,14 @@ class GraphQLView(GraphQL[ApiContext, None]):
         context: Callable[[], ApiContext],
         auth: ApiKeyAuth,
         origin_ok: Callable[[str | None], bool],
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         # Queries via GET would dodge the POST-only key check, so GET serves GraphiQL alone.
         super().__init__(schema, allow_queries_via_get=False, keep_alive=True, keep_alive_interval=10)
         self._context = context
         self._auth = auth
         self._origin_ok = origin_ok
+        self.max_queued_bytes = max_queued_bytes  # read by BufferedWebSocket
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> ApiContext:
         ctx = self._context()
