@@ -10,9 +10,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from asyncml.transform_emulator.demo_model import DemoModel
 from tests.e2e.conftest import LiveServer, e2e_settings, run_server
 from tests.e2e.test_appsync_realtime import amplify_subprotocol, auth, start
-from asyncml.transform_emulator.demo_model import DemoModel
 
 BUDGET = 1024 * 1024
 SUBSCRIPTIONS = 20
