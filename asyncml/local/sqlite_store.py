@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asyncml.errors import ValidationError
+from asyncml.errors import Unavailable, ValidationError
 from asyncml.model import (
     JOB_TERMINAL,
     Batch,
@@ -69,6 +69,14 @@ class SqliteJobStore:
             self._db.close()
 
     def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        try:
+            return self._create_jobs(jobs)
+        except sqlite3.OperationalError as exc:
+            # "database or disk is full", "database is locked": the transaction rolled back whole.
+            message = f"the job store could not write ({exc}); nothing was stored, retry later"
+            raise Unavailable(message) from exc
+
+    def _create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             tokens = [j.client_token for j in jobs if j.client_token]
@@ -216,9 +224,12 @@ def _read_token(token: str | None) -> int:
     if token is None:
         return 2**62
     try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["s"])
-    except (ValueError, KeyError, TypeError) as exc:
+        seq = json.loads(base64.urlsafe_b64decode(token.encode()))["s"]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationError("nextToken is not a token this API returned", field="nextToken") from exc
+    if type(seq) is not int or not 0 <= seq <= 2**62:  # SQLite integers are 64-bit
+        raise ValidationError("nextToken is not a token this API returned", field="nextToken")
+    return seq
 
 
 def _ts(text: str | None) -> datetime | None:

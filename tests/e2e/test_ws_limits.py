@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from asyncml.transform_emulator.demo_model import DemoModel
 from tests.e2e.conftest import LiveServer, e2e_settings, run_server
@@ -27,8 +28,8 @@ def small_budget(tmp_path_factory: pytest.TempPathFactory, demo_model: DemoModel
 
 
 async def open_realtime(server: LiveServer) -> ClientConnection:
-    ws = await connect(server.realtime, subprotocols=["graphql-ws", amplify_subprotocol(auth(server))],
-                       max_queue=1)  # fmt: skip
+    protocols = [Subprotocol("graphql-ws"), Subprotocol(amplify_subprotocol(auth(server)))]
+    ws = await connect(server.realtime, subprotocols=protocols, max_queue=1)
     await ws.send(json.dumps({"type": "connection_init"}))
     for i in range(SUBSCRIPTIONS):
         await ws.send(start(f"s{i}", WATCH, {}, auth(server)))
@@ -36,7 +37,9 @@ async def open_realtime(server: LiveServer) -> ClientConnection:
 
 
 async def open_strawberry(server: LiveServer, protocol: str) -> ClientConnection:
-    ws = await connect(f"ws://127.0.0.1:{server.port}/graphql", subprotocols=[protocol], max_queue=1)
+    ws = await connect(
+        f"ws://127.0.0.1:{server.port}/graphql", subprotocols=[Subprotocol(protocol)], max_queue=1
+    )
     await ws.send(json.dumps({"type": "connection_init", "payload": {"x-api-key": server.api_key}}))
     kind = "subscribe" if protocol == "graphql-transport-ws" else "start"
     for i in range(SUBSCRIPTIONS):

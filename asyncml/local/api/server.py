@@ -88,9 +88,8 @@ def create_app(
                 await refused(scope, receive, send)
                 return
             answer = await execute_json(Request(scope, receive), context())
-            if answer is not None:
-                await answer(scope, receive, send)
-                return
+            await answer(scope, receive, send)
+            return
         await graphql(scope, receive, send)
 
     realtime = RealtimeEndpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,14 @@ from strawberry.types.unset import UnsetType
 
 from asyncml.local.api.auth import HEADER, ApiKeyAuth, unauthorized
 from asyncml.local.api.errors import formatted
+from asyncml.local.api.http_request import (
+    MALFORMED,
+    ClientDisconnect,
+    Refusal,
+    body_limit,
+    parse_operation,
+    read_body,
+)
 from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.api.schema import ApiContext, schema
 from asyncml.local.api.ws_protocols import BufferedWebSocket, GraphQLWsHandler, TransportWsHandler
@@ -74,29 +83,39 @@ class GraphQLView(GraphQL[ApiContext, None]):
         return body
 
 
-async def execute_json(request: Request, context: ApiContext) -> Response | None:
-    """The common POST (one JSON operation, one JSON answer) straight to `schema.execute`: the view's
-    generality (multipart, SSE, batching) costs about a sixth of a submitJob. None: not that case."""
+async def execute_json(request: Request, context: ApiContext) -> Response:
+    """One JSON operation, one JSON answer, straight to `schema.execute`: the view's generality
+    (multipart, SSE, batching) costs about a sixth of a submitJob, and reads bodies without bound."""
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return None
+        refusal = Refusal(415, MALFORMED, "send the operation as application/json", "content-type")
+        return _json(refusal.body(), refusal.status)
     try:
-        body = json.loads(await request.body())
-    except ValueError:
-        body = None
-    query = body.get("query") if isinstance(body, dict) else None
-    variables = body.get("variables") if isinstance(body, dict) else None
-    if not isinstance(query, str) or not isinstance(variables, dict | None):
-        error = {"errorType": "MalformedHttpRequestException", "message": "send {query, variables?} as JSON"}
-        return Response(json.dumps({"errors": [error]}), 400, media_type="application/json")
+        raw = await read_body(request, body_limit(context.ports.settings))
+        op = parse_operation(raw)
+    except Refusal as refusal:
+        return _json(refusal.body(), refusal.status)
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is left to read it
     context.request = request
     result = await schema.execute(
-        query,
-        variable_values=variables,
+        op.query,
+        variable_values=op.variables,
         context_value=context,
-        operation_name=body.get("operationName"),
+        operation_name=op.operation_name,
         allowed_operation_types=_HTTP_OPERATIONS,
     )
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [formatted(e) for e in result.errors]
-    return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
+    if context.large_answer:
+        # Encoding a thousand payloads takes long enough to stall every other client.
+        return Response(await asyncio.to_thread(_dumps, answer), media_type="application/json")
+    return Response(_dumps(answer), media_type="application/json")
+
+
+def _dumps(answer: dict[str, Any]) -> str:
+    return json.dumps(answer, separators=(",", ":"))
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(_dumps(body), status, media_type="application/json")
