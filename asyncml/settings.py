@@ -23,6 +23,7 @@ class Settings:
     data_dir: Path = Path(".asyncml")
     api_key: str | None = None
     model_url: str | None = None
+    request_timeout: float = 10.0  # seconds a client may take to send a request's headers, or its body
     # buffer -> batch (Kinesis BatchSize / MaximumBatchingWindowInSeconds in the cloud)
     batch_size: int = 100
     batch_window: float = 2.0

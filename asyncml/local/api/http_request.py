@@ -19,7 +19,6 @@ from asyncml.submit import MAX_METADATA_BYTES
 
 MALFORMED = "MalformedHttpRequestException"
 TOO_LARGE = "PayloadTooLargeException"
-BODY_TIMEOUT = 30.0  # seconds a request body may take to arrive once its headers have
 _JSON_SLACK = 1024  # per input: field names, a clientToken, quotes and escapes
 _CACHED_DOCUMENT = 16 * 1024
 
@@ -51,7 +50,7 @@ class Operation:
     operation_name: str | None
 
 
-async def read_body(request: Request, limit: int, within: float = BODY_TIMEOUT) -> bytes:
+async def read_body(request: Request, limit: int, within: float) -> bytes:
     """The body, refused as soon as it passes `limit` (never buffered beyond it) or stalls."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.connections import uvicorn_limits
 from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.api.realtime import RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
@@ -194,6 +195,11 @@ def serve(settings: Settings) -> None:
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        **uvicorn_limits(settings.request_timeout),
     )
     Server(config).run()

@@ -90,7 +90,8 @@ async def execute_json(request: Request, context: ApiContext) -> Response:
         refusal = Refusal(415, MALFORMED, "send the operation as application/json", "content-type")
         return _json(refusal.body(), refusal.status)
     try:
-        raw = await read_body(request, body_limit(context.ports.settings))
+        settings = context.ports.settings
+        raw = await read_body(request, body_limit(settings), settings.request_timeout)
         op = parse_operation(raw)
     except Refusal as refusal:
         return _json(refusal.body(), refusal.status)
