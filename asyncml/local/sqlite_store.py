@@ -61,12 +61,26 @@ class SqliteJobStore:
         # One connection shared under a lock: the event loop and worker threads both use it.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        # Pages of up to 1,000 jobs of 256 KiB are read on a connection of the reading thread's own,
+        # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
+        self._path, self._local, self._readers = path, threading.local(), list[sqlite3.Connection]()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for reader in self._readers:
+                reader.close()
+
+    def _read(self, sql: str, args: Sequence[object]) -> list[Any]:
+        reader: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            self._local.db = reader
+            with self._lock:
+                self._readers.append(reader)
+        return reader.execute(sql, args).fetchall()
 
     def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
         try:
@@ -154,8 +168,7 @@ class SqliteJobStore:
             where.append("batch_id = ?")
             args.append(batch_id)
         sql = f"SELECT seq, {_JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
+        rows = self._read(sql, (*args, limit + 1))
         items = [_job(r[1:]) for r in rows[:limit]]
         return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
