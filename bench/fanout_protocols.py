@@ -61,6 +61,14 @@ async def subscriber(host: str, protocol: str, query: str, want: int, ready: asy
     return got
 
 
+async def wait_subscribers(http: httpx.AsyncClient, base: str, n: int) -> None:
+    for _ in range(1200):  # the server registers them a moment after the clients sent `start`
+        if (await http.get(f"{base}/healthz")).json()["subscribers"]["onJobUpdated"] >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the server never had {n} subscribers")
+
+
 async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> float:
     flags = ("--batch-window", "300", "--batch-size", "10000")
     with server(*flags) as (host, proc):
@@ -71,8 +79,7 @@ async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> flo
         for r in readies:
             await r.wait()
         async with httpx.AsyncClient(timeout=60, trust_env=False) as http:
-            while n and (await http.get(f"{base}/healthz")).json()["subscribers"]["onJobUpdated"] < n:
-                await asyncio.sleep(0.05)  # noqa: ASYNC110 - polling another process
+            await wait_subscribers(http, base, n)
             before, t0 = cpu_seconds(proc.pid), time.monotonic()
             for i in range(0, jobs, 500):
                 inputs = [{"payload": IRIS[(i + k) % 4]} for k in range(min(500, jobs - i))]
