@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from asyncml.transform_emulator.demo_model import DemoModel
@@ -17,13 +18,14 @@ from tests.e2e.test_appsync_realtime import cancel, submit
 
 WATCH = "subscription ($id: ID) { onJobUpdated(jobId: $id) { jobId status __typename } }"
 PROTOCOLS = ["graphql-transport-ws", "graphql-ws"]
+INIT_WAIT = 1.0
 
 
 @pytest.fixture(scope="module")
 def quiet(tmp_path_factory: pytest.TempPathFactory, demo_model: DemoModel) -> Iterator[LiveServer]:
     # A long window: a job stays QUEUED until the test cancels it, whatever the machine's speed.
     settings = e2e_settings(tmp_path_factory.mktemp("ws"), demo_model, batch_window=60.0, batch_size=1000)
-    yield from run_server(settings)
+    yield from run_server(settings, init_wait=INIT_WAIT)
 
 
 class Client:
@@ -106,3 +108,13 @@ async def test_a_bad_subscription_gets_an_error_with_its_type(client: Client, qu
     assert (got["type"], got["id"]) == ("error", "bad")
     [error] = got["payload"] if client.protocol == "graphql-transport-ws" else [got["payload"]]
     assert error["errorType"] == "ValidationError" and words in error["message"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_socket_that_never_sends_connection_init_is_closed(quiet: LiveServer, protocol: str) -> None:
+    url = f"ws://127.0.0.1:{quiet.port}/graphql"
+    async with connect(url, subprotocols=[Subprotocol(protocol)]) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 30)  # generous: closed at all, not never
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4408, "Connection initialisation timeout")

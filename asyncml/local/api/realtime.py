@@ -60,12 +60,14 @@ class RealtimeEndpoint:
         ka_interval: float = KA_INTERVAL,
         origin_ok: Callable[[WebSocket], bool] = lambda ws: True,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
+        init_wait: float = INIT_WAIT,
     ) -> None:
         self.context = context
         self.auth = auth
         self.ka_interval = ka_interval
         self.origin_ok = origin_ok
         self.max_queued_bytes = max_queued_bytes
+        self.init_wait = init_wait
 
     async def handle(self, ws: WebSocket) -> None:
         if not self.origin_ok(ws):
@@ -101,5 +103,5 @@ class RealtimeEndpoint:
         # Answer the client's first message, so clients that send connection_init and then read
         # (gql, Amplify) see connection_error rather than a bare close.
         with contextlib.suppress(TimeoutError, WebSocketDisconnect):
-            await asyncio.wait_for(ws.receive_text(), timeout=INIT_WAIT)
+            await asyncio.wait_for(ws.receive_text(), timeout=self.init_wait)
         session.fail_connection(UNAUTHORIZED, WRONG_KEY, 401)

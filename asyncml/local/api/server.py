@@ -23,7 +23,7 @@ from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
 from asyncml.local.api.connections import uvicorn_limits
 from asyncml.local.api.outbox import MAX_QUEUED_BYTES
-from asyncml.local.api.realtime import RealtimeEndpoint
+from asyncml.local.api.realtime import INIT_WAIT, RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
 from asyncml.local.api.view import GraphQLView, execute_json
@@ -61,10 +61,12 @@ def create_app(
     allowed_origins: Sequence[str] = (),
     on_ready: Callable[[], None] | None = None,
     max_queued_bytes: int = MAX_QUEUED_BYTES,
+    init_wait: float = INIT_WAIT,
 ) -> Starlette:
     """The whole HTTP face. `allowed_origins` adds exact origins (beyond loopback ones) that may call
     the API from a browser; every caller still needs the API key. `max_queued_bytes`: how far one
-    WebSocket connection may fall behind before it is closed (tests lower it)."""
+    WebSocket connection may fall behind before it is closed; `init_wait`: how long a WebSocket may
+    wait before its connection_init (tests lower both)."""
     auth = ApiKeyAuth(api_key)
     topics = runtime.broadcast
     origin_pattern = "|".join([LOOPBACK_ORIGIN, *map(re.escape, allowed_origins)])
@@ -77,7 +79,12 @@ def create_app(
         return ApiContext(ports=runtime.ports, topics=topics)
 
     graphql = GraphQLView(
-        schema, context=context, auth=auth, origin_ok=origin_ok, max_queued_bytes=max_queued_bytes
+        schema,
+        context=context,
+        auth=auth,
+        origin_ok=origin_ok,
+        max_queued_bytes=max_queued_bytes,
+        init_wait=init_wait,
     )
 
     async def graphql_http(scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +106,7 @@ def create_app(
         ka_interval=ka_interval,
         origin_ok=lambda ws: origin_ok(ws.headers.get("origin")),
         max_queued_bytes=max_queued_bytes,
+        init_wait=init_wait,
     )
 
     async def healthz(_: Request) -> JSONResponse:

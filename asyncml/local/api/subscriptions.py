@@ -6,14 +6,17 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+from asyncml.errors import AsyncmlError
 from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.broadcast import Topic
 
 _FIELD_OVERHEAD = 16  # a rough JSON cost of one field's name and punctuation
 
 
-class SubscriberTooSlow(Exception):
+class SubscriberTooSlow(AsyncmlError):
     """The subscriber's unread updates passed MAX_QUEUED_BYTES and it was dropped."""
+
+    error_type = "LimitExceededError"
 
     def __init__(self) -> None:
         super().__init__(f"the subscriber fell more than {MAX_QUEUED_BYTES} bytes behind; closing")

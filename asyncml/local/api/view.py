@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -29,6 +30,7 @@ from asyncml.local.api.http_request import (
     read_body,
 )
 from asyncml.local.api.outbox import MAX_QUEUED_BYTES
+from asyncml.local.api.realtime import INIT_WAIT
 from asyncml.local.api.schema import ApiContext, schema
 from asyncml.local.api.ws_protocols import BufferedWebSocket, GraphQLWsHandler, TransportWsHandler
 
@@ -51,9 +53,17 @@ class GraphQLView(GraphQL[ApiContext, None]):
         auth: ApiKeyAuth,
         origin_ok: Callable[[str | None], bool],
         max_queued_bytes: int = MAX_QUEUED_BYTES,
+        init_wait: float = INIT_WAIT,
     ) -> None:
         # Queries via GET would dodge the POST-only key check, so GET serves GraphiQL alone.
-        super().__init__(schema, allow_queries_via_get=False, keep_alive=True, keep_alive_interval=10)
+        # A socket that never sends connection_init holds no key: it is closed after `init_wait`.
+        super().__init__(
+            schema,
+            allow_queries_via_get=False,
+            keep_alive=True,
+            keep_alive_interval=10,
+            connection_init_wait_timeout=timedelta(seconds=init_wait),
+        )
         self._context = context
         self._auth = auth
         self._origin_ok = origin_ok

@@ -140,10 +140,18 @@ class GraphQLWsHandler(BaseGraphQLWSHandler[ApiContext, None]):
     async def handle(self) -> None:
         outbox = _outbox(self.websocket)
         outbox.on_too_slow = self._end_all
+        # The protocol has no init timeout of its own (graphql-transport-ws has): use the same one.
+        wait = self.view.connection_init_wait_timeout.total_seconds()
+        timer = asyncio.get_running_loop().call_later(wait, self._init_timeout, outbox)
         try:
             await super().handle()
         finally:
+            timer.cancel()
             await outbox.flush(FLUSH_TIMEOUT)
+
+    def _init_timeout(self, outbox: Outbox) -> None:
+        if not self.connection_acknowledged:
+            outbox.close(4408, "Connection initialisation timeout")
 
     def _end_all(self) -> None:
         for task in self.tasks.values():
