@@ -36,7 +36,11 @@ class Triggers:
         status = str(describe.get("TransformJobStatus", "Failed"))
         if status == "Failed":
             log.warning("transform job %s failed: %s", job_name, describe.get("FailureReason"))
-        results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
+        # Applying a large .out reads the file and moves thousands of jobs: in a thread, so the API
+        # keeps answering (the store locks, and the Broadcast delivers on the loop).
+        await asyncio.to_thread(
+            results.on_transform_state, self.ports, job_name, status, describe.get("FailureReason")
+        )
 
     async def schedule_loop(self) -> None:
         """EventBridge's rate rule: one transform over every batch not yet started."""
