@@ -22,6 +22,8 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import ast
 
+_CACHED_QUERY = 16 * 1024
+
 
 class PlanError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
@@ -75,8 +77,11 @@ class Plan:
 
 
 def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
-    @lru_cache(maxsize=512)
     def plan(query: str, operation_name: str | None) -> Plan:
+        # A subscription is a few hundred bytes; a megabyte-sized document is planned but not kept.
+        return (cached if len(query) <= _CACHED_QUERY else uncached)(query, operation_name)
+
+    def uncached(query: str, operation_name: str | None) -> Plan:
         try:
             document = parse(query)
         except GraphQLError as exc:
@@ -98,6 +103,7 @@ def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
         type_name = str(field_def.type).rstrip("!")
         return Plan(operation, root, root.name.value, field_def, type_name, _plain_selection(document, root))
 
+    cached = lru_cache(maxsize=512)(uncached)
     return plan
 
 
