@@ -23,7 +23,7 @@ from graphql import (
     VariableNode,
 )
 from graphql.language.ast import ValueNode
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from asyncml.queries import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -125,9 +125,13 @@ def _refusal(message: str, field: str) -> GraphQLError:
     return GraphQLError(message, extensions={"errorType": "ValidationError", "field": field})
 
 
+# strawberry's limiters make a new rule class per instance; ValidationCache keys on the rule classes,
+# so they are made once here, and every request's extension reuses them (cache hits stay hits).
+_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
 def extensions() -> list[Any]:
-    return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        DocumentBudget,
-    ]
+    return [lambda: AddValidationRules(_RULES), DocumentBudget]
