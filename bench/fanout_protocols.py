@@ -6,8 +6,9 @@ For each protocol (AppSync real-time on /graphql/realtime; graphql-transport-ws 
 /graphql) a fresh `asyncml serve` (batch window 300 s, so every job stays QUEUED and yields exactly
 one update) gets N subscribers to every job update, then M jobs by submitJobs x500. The server's
 CPU time (utime+stime from /proc) over the submits and deliveries, minus a run with no subscriber
-(the submits' own cost), divided by N x M, is the cost of one delivery. `--selection aliased` uses an
-alias, which no protocol can answer without executing the document per update."""
+(the submits' own cost), divided by N x M, is the cost of one delivery; its peak RSS is printed too.
+`--selection aliased` uses an alias, which no protocol can answer without executing the document
+per update."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 import websockets
-from local_stack import IRIS, KEY, SUBMIT_MANY, server
+from local_stack import IRIS, KEY, SUBMIT_MANY, peak_rss_mb, server
 
 PLAIN = "subscription { onJobUpdated { jobId status payload submittedAt } }"
 ALIASED = "subscription { onJobUpdated { id: jobId status payload submittedAt } }"
@@ -69,7 +70,7 @@ async def wait_subscribers(http: httpx.AsyncClient, base: str, n: int) -> None:
     raise RuntimeError(f"the server never had {n} subscribers")
 
 
-async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> float:
+async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> tuple[float, float]:
     flags = ("--batch-window", "300", "--batch-size", "10000")
     with server(*flags) as (host, proc):
         base = f"http://{host}"
@@ -88,9 +89,9 @@ async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> flo
                 assert "errors" not in r.json(), r.text
         counts = await asyncio.gather(*tasks)
         assert all(c == jobs for c in counts), counts
-        spent = cpu_seconds(proc.pid) - before
-        print(f"  {protocol:22} {spent:6.2f} CPU-s in {time.monotonic() - t0:5.1f} s", flush=True)
-        return spent
+        spent, rss = cpu_seconds(proc.pid) - before, peak_rss_mb(proc.pid)
+        print(f"  {protocol:22} {spent:6.2f} CPU-s in {time.monotonic() - t0:5.1f} s, peak RSS {rss:.0f} MB")
+        return spent, rss
 
 
 async def main() -> None:
@@ -102,17 +103,19 @@ async def main() -> None:
     args = parser.parse_args()
     query = PLAIN if args.selection == "plain" else ALIASED
     best: dict[str, float] = {}
+    rss: dict[str, float] = {}
     for _ in range(args.repeat):
         for protocol in PROTOCOLS:
-            spent = await one_run(protocol, args.subscribers, args.jobs, query)
+            spent, peak = await one_run(protocol, args.subscribers, args.jobs, query)
             best[protocol] = min(best.get(protocol, spent), spent)
+            rss[protocol] = max(rss.get(protocol, peak), peak)
     deliveries = args.subscribers * args.jobs
     print(f"\n{args.subscribers} subscribers x {args.jobs} updates ({args.selection} selection), best of "
           f"{args.repeat}; submits alone: {best['none']:.2f} CPU-s\n")  # fmt: skip
-    print("| protocol | server CPU-µs per delivery | x realtime |\n|---|---|---|")
+    print("| protocol | server CPU-µs per delivery | x realtime | server peak RSS |\n|---|---|---|---|")
     per = {p: (best[p] - best["none"]) / deliveries * 1e6 for p in PROTOCOLS[1:]}
     for p, us in per.items():
-        print(f"| {p} | {us:.1f} | {us / per['realtime']:.2f} |")
+        print(f"| {p} | {us:.1f} | {us / per['realtime']:.2f} | {rss[p]:.0f} MB |")
 
 
 if __name__ == "__main__":
