@@ -81,7 +81,7 @@ class Session:
         self.send(_dumps({"type": "connection_error", "payload": {"errors": [
             {"errorType": error_type, "message": message, "errorCode": code}
         ]}}))  # fmt: skip
-        self.close(4000 + code if code < 1000 else code, message[:120])
+        self.close(4000 + code if code < 1000 else code, message.encode()[:120].decode(errors="ignore"))
 
     async def _close_socket(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, reason=reason)
