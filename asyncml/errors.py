@@ -32,3 +32,9 @@ class Conflict(AsyncmlError):
     """The request is valid but the object's current state forbids it (e.g. cancelling a BATCHED job)."""
 
     error_type = "Conflict"
+
+
+class Unavailable(AsyncmlError):
+    """The request is valid but the service cannot take it now (a full disk, say); nothing was stored."""
+
+    error_type = "ServiceUnavailable"

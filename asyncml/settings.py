@@ -27,6 +27,7 @@ class Settings:
     entry_point: Path | None = None
     model_dir: Path | None = None
     model_start_timeout: float = 60.0  # seconds for importing the entry point and model_fn
+    request_timeout: float = 10.0  # seconds a client may take to send a request's headers, or its body
     # buffer -> batch (Kinesis BatchSize / MaximumBatchingWindowInSeconds in the cloud)
     batch_size: int = 100
     batch_window: float = 2.0

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asyncml.errors import Conflict, NotFound, ValidationError
+from asyncml.errors import Conflict, NotFound, Unavailable, ValidationError
 from asyncml.model import Job, JobMove, JobStatus
 from asyncml.ports import Ports
 
@@ -44,8 +44,10 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
     if not inputs:
         raise ValidationError(f"{field} is empty; send 1 to {limit} items", field=field)
     many = field == "inputs"
-    for i, inp in enumerate(inputs):
-        validate_input(ports, inp, f"{field}[{i}]" if many else field)
+    names = [f"{field}[{i}]" if many else field for i in range(len(inputs))]
+    for name, inp in zip(names, inputs, strict=True):
+        validate_input(ports, inp, name)
+    _check_tokens_agree(inputs, names)
     now = ports.clock.now()
     new = [
         Job(
@@ -59,16 +61,56 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
         )
         for inp in inputs
     ]
-    stored = ports.store.create_jobs(new)
+    try:
+        stored = ports.store.create_jobs(new)
+    except Unavailable as exc:
+        raise Unavailable(f"{field}: {exc.message}", field=field) from exc
     created_ids = {j.job_id for j in new}
     fresh = [j for j in stored if j.job_id in created_ids]
     if fresh:
         ports.stream.put(fresh)
         ports.publisher.publish_jobs(fresh)
+    for name, inp, job in zip(names, inputs, stored, strict=True):
+        if job.job_id not in created_ids and not _same_input(inp, job.payload, job.metadata):
+            # The others of this call were stored and will run (nothing accepted is lost).
+            raise Conflict(
+                f"{name}.clientToken {inp.client_token!r} was first sent with a different payload or "
+                f"metadata (job {job.job_id}); reuse a clientToken only to retry the very same input",
+                field=f"{name}.clientToken",
+            )
     return stored
 
 
+def _same_input(inp: SubmitInput, payload: str, metadata: str | None) -> bool:
+    if inp.payload != payload:
+        return False
+    if inp.metadata == metadata:
+        return True
+    # The same JSON written differently (spacing, key order) is the same metadata.
+    if inp.metadata is None or metadata is None:
+        return False
+    return bool(json.loads(inp.metadata) == json.loads(metadata))
+
+
+def _check_tokens_agree(inputs: Sequence[SubmitInput], names: Sequence[str]) -> None:
+    """Within one call, a clientToken given twice must come with the same input both times."""
+    first: dict[str, SubmitInput] = {}
+    for name, inp in zip(names, inputs, strict=True):
+        if inp.client_token is None:
+            continue
+        seen = first.setdefault(inp.client_token, inp)
+        if seen is not inp and not _same_input(inp, seen.payload, seen.metadata):
+            raise Conflict(
+                f"{name}.clientToken {inp.client_token!r} is given twice in this call with different "
+                "payloads or metadata; nothing was stored",
+                field=f"{name}.clientToken",
+            )
+
+
 def validate_input(ports: Ports, inp: SubmitInput, field: str) -> None:
+    texts = {"payload": inp.payload, "clientToken": inp.client_token, "metadata": inp.metadata}
+    for part, text in texts.items():
+        _check_unicode(text, f"{field}.{part}")
     validate_payload(
         inp.payload, ports.settings.content_type, ports.settings.max_payload_bytes, f"{field}.payload"
     )
@@ -86,6 +128,20 @@ def validate_input(ports: Ports, inp: SubmitInput, field: str) -> None:
             json.loads(inp.metadata)
         except ValueError as exc:
             raise ValidationError(f"{name} is not valid JSON ({exc})", field=name) from exc
+        except RecursionError as exc:
+            raise ValidationError(f"{name} nests too deeply to be read as JSON", field=name) from exc
+
+
+def _check_unicode(text: str | None, field: str) -> None:
+    """JSON can carry a lone surrogate (\\ud800) that no UTF-8 store or file can hold."""
+    if text is None:
+        return
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{field} holds a lone surrogate at position {exc.start}; text must be valid Unicode", field=field
+        ) from exc
 
 
 def validate_payload(payload: str, content_type: str, max_bytes: int, field: str) -> None:
@@ -112,6 +168,8 @@ def validate_payload(payload: str, content_type: str, max_bytes: int, field: str
             value = json.loads(payload)
         except ValueError as exc:
             raise ValidationError(f"{field} is not JSON ({exc})", field=field) from exc
+        except RecursionError as exc:
+            raise ValidationError(f"{field} nests too deeply to be read as JSON", field=field) from exc
         if not isinstance(value, dict):
             raise ValidationError(
                 f"{field} is a JSON {type(value).__name__}; "

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asyncml.errors import ValidationError
+from asyncml.errors import Unavailable, ValidationError
 from asyncml.local.private_files import FILE_MODE, narrow, private_file
 from asyncml.model import (
     JOB_TERMINAL,
@@ -66,6 +66,9 @@ class SqliteJobStore:
         # One connection shared under a lock: the event loop and worker threads both use it.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        # Pages of up to 1,000 jobs of 256 KiB are read on a connection of the reading thread's own,
+        # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
+        self._path, self._local, self._readers = path, threading.local(), list[sqlite3.Connection]()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         for suffix in ("-wal", "-shm"):
@@ -77,8 +80,27 @@ class SqliteJobStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for reader in self._readers:
+                reader.close()
+
+    def _read(self, sql: str, args: Sequence[object]) -> list[Any]:
+        reader: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            self._local.db = reader
+            with self._lock:
+                self._readers.append(reader)
+        return reader.execute(sql, args).fetchall()
 
     def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        try:
+            return self._create_jobs(jobs)
+        except sqlite3.OperationalError as exc:
+            # "database or disk is full", "database is locked": the transaction rolled back whole.
+            message = f"the job store could not write ({exc}); nothing was stored, retry later"
+            raise Unavailable(message) from exc
+
+    def _create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             tokens = [j.client_token for j in jobs if j.client_token]
@@ -174,8 +196,7 @@ class SqliteJobStore:
             where.append("batch_id = ?")
             args.append(batch_id)
         sql = f"SELECT seq, {_JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
+        rows = self._read(sql, (*args, limit + 1))
         items = [_job(r[1:]) for r in rows[:limit]]
         return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
@@ -250,9 +271,12 @@ def _read_token(token: str | None) -> int:
     if token is None:
         return 2**62
     try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["s"])
-    except (ValueError, KeyError, TypeError) as exc:
+        seq = json.loads(base64.urlsafe_b64decode(token.encode()))["s"]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ValidationError("nextToken is not a token this API returned", field="nextToken") from exc
+    if type(seq) is not int or not 0 <= seq <= 2**62:  # SQLite integers are 64-bit
+        raise ValidationError("nextToken is not a token this API returned", field="nextToken")
+    return seq
 
 
 def _ts(text: str | None) -> datetime | None:

@@ -36,8 +36,13 @@ class Triggers:
     async def transform_done(self, job_name: str, describe: dict[str, Any]) -> None:
         """The emulator's answer plays both the `.out` S3 events and the EventBridge state change."""
         status = str(describe.get("TransformJobStatus", "Failed"))
+        reason = describe.get("FailureReason")
         try:
-            settled = results.on_transform_state(self.ports, job_name, status, describe.get("FailureReason"))
+            # Applying a large .out reads the file and moves thousands of jobs: in a thread, so the API
+            # keeps answering (the store locks, and the Broadcast delivers on the loop).
+            settled = await asyncio.to_thread(
+                results.on_transform_state, self.ports, job_name, status, reason
+            )
         except Exception as exc:  # e.g. an output the disk cannot give back: its batches end visibly
             log.exception("settling transform job %s failed", job_name)
             for batch in transform_jobs.batches_of_job(self.ports, job_name):
@@ -48,7 +53,7 @@ class Triggers:
         done = f"{len(settled)} batch(es), {completed} completed, {failed} failed"
         took = _seconds(describe.get("TransformStartTime"), describe.get("TransformEndTime"))
         if status == "Failed":
-            log.warning("transform %s failed%s: %s; %s", job_name, took, describe.get("FailureReason"), done)
+            log.warning("transform %s failed%s: %s; %s", job_name, took, reason, done)
         else:
             log.info("transform %s %s%s: %s", job_name, status.lower(), took, done)
 

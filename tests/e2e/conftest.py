@@ -63,6 +63,12 @@ class LiveServer:
             assert time.monotonic() < deadline, f"{field} never reached {at_least} subscribers"
             await asyncio.sleep(0.02)
 
+    async def wait_subscribers_at_most(self, field: str, at_most: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.subscribers()[field] > at_most:
+            assert time.monotonic() < deadline, f"{field} never fell to {at_most} subscribers"
+            await asyncio.sleep(0.02)
+
     def job_count(self) -> int:
         return len(
             self.runtime.ports.store.list_jobs(status=None, batch_id=None, limit=1000, next_token=None).items
@@ -75,9 +81,10 @@ def demo_model() -> Iterator[DemoModel]:
         yield model
 
 
-def run_server(settings: Settings) -> Iterator[LiveServer]:
+def run_server(settings: Settings, **app_options: Any) -> Iterator[LiveServer]:
+    """`app_options` go to `create_app` (a lower limit, say)."""
     runtime = build_runtime(settings)
-    app = create_app(runtime, API_KEY, ka_interval=KA_INTERVAL)
+    app = create_app(runtime, API_KEY, ka_interval=KA_INTERVAL, **app_options)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

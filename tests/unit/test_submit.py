@@ -84,15 +84,37 @@ def test_one_bad_input_refuses_the_call_and_names_its_index(ports: Ports) -> Non
 
 
 def test_client_token_returns_the_same_job_and_streams_it_once(ports: Ports) -> None:
-    first = submit_job(ports, SubmitInput("1,2", client_token="t-1"))
-    again = submit_job(ports, SubmitInput("9,9", client_token="t-1"))
+    first = submit_job(ports, SubmitInput("1,2", client_token="t-1", metadata='{"a": 1, "b": 2}'))
+    again = submit_job(ports, SubmitInput("1,2", client_token="t-1", metadata='{"b":2,"a":1}'))
     assert again == first
     assert ports.stream.put_ids == [first.job_id]  # type: ignore[attr-defined]
     both = submit_jobs(
-        ports, [SubmitInput("1,2", client_token="t-2"), SubmitInput("3,4", client_token="t-2")]
+        ports, [SubmitInput("3,4", client_token="t-2"), SubmitInput("3,4", client_token="t-2")]
     )
     assert both[0].job_id == both[1].job_id
     assert stored_count(ports) == 2
+
+
+@pytest.mark.parametrize(
+    "retry",
+    [SubmitInput("9,9", client_token="t-1"), SubmitInput("1,2", client_token="t-1", metadata='{"n": 2}')],
+    ids=["other-payload", "other-metadata"],
+)
+def test_a_client_token_reused_with_another_input_is_a_conflict(ports: Ports, retry: SubmitInput) -> None:
+    first = submit_job(ports, SubmitInput("1,2", client_token="t-1"))
+    with pytest.raises(Conflict) as refused:
+        submit_job(ports, retry)
+    assert refused.value.field == "input.clientToken"
+    assert "'t-1'" in refused.value.message and first.job_id in refused.value.message
+    assert stored_count(ports) == 1
+
+
+def test_a_client_token_given_twice_in_one_call_with_other_inputs_is_a_conflict(ports: Ports) -> None:
+    inputs = [SubmitInput("1,2"), SubmitInput("1,2", client_token="t"), SubmitInput("3,4", client_token="t")]
+    with pytest.raises(Conflict) as refused:
+        submit_jobs(ports, inputs)
+    assert refused.value.field == "inputs[2].clientToken"
+    assert stored_count(ports) == 0
 
 
 def test_cancel_a_queued_job(ports: Ports) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from asyncml.local.api.auth import HEADER, UNAUTHORIZED, WRONG_KEY, ApiKeyAuth
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.api.realtime_session import KA_INTERVAL, Session
 from asyncml.local.api.schema import ApiContext
 
@@ -58,11 +59,15 @@ class RealtimeEndpoint:
         auth: ApiKeyAuth,
         ka_interval: float = KA_INTERVAL,
         origin_ok: Callable[[WebSocket], bool] = lambda ws: True,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
+        init_wait: float = INIT_WAIT,
     ) -> None:
         self.context = context
         self.auth = auth
         self.ka_interval = ka_interval
         self.origin_ok = origin_ok
+        self.max_queued_bytes = max_queued_bytes
+        self.init_wait = init_wait
 
     async def handle(self, ws: WebSocket) -> None:
         if not self.origin_ok(ws):
@@ -73,9 +78,13 @@ class RealtimeEndpoint:
         await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         authorized = any(self.auth.headers_ok(h) for h in connect_headers(ws))
         session = Session(
-            ws, new_context=self.context, auth=self.auth, authorized=authorized, ka_interval=self.ka_interval
+            ws,
+            new_context=self.context,
+            auth=self.auth,
+            authorized=authorized,
+            ka_interval=self.ka_interval,
+            max_queued_bytes=self.max_queued_bytes,
         )
-        writer = asyncio.create_task(session.write())
         try:
             if not authorized:
                 await self._refuse(ws, session)
@@ -90,13 +99,11 @@ class RealtimeEndpoint:
             pass
         finally:
             session.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer, timeout=1.0)
-            writer.cancel()
+            await session.outbox.flush(1.0)
 
     async def _refuse(self, ws: WebSocket, session: Session) -> None:
         # Answer the client's first message, so clients that send connection_init and then read
         # (gql, Amplify) see connection_error rather than a bare close.
         with contextlib.suppress(TimeoutError, WebSocketDisconnect):
-            await asyncio.wait_for(ws.receive_text(), timeout=INIT_WAIT)
+            await asyncio.wait_for(ws.receive_text(), timeout=self.init_wait)
         session.fail_connection(UNAUTHORIZED, WRONG_KEY, 401)

@@ -22,6 +22,8 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import ast
 
+_CACHED_QUERY = 16 * 1024
+
 
 class PlanError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
@@ -53,11 +55,14 @@ class Plan:
         except GraphQLError as exc:
             raise PlanError("ValidationError", exc.message) from exc
 
-    def encoder(self, sub_id: str) -> Callable[[dict[str, Any], dict[Any, Any]], str]:
-        """Build the `data` frame for one update; the projected body is shared, through `memo`, by
-        every subscription with the same selection, so a fan-out encodes each body once."""
+    def encoder(
+        self, sub_id: str, frame_type: str = "data"
+    ) -> Callable[[dict[str, Any], dict[Any, Any]], str]:
+        """Build the `data` frame (graphql-transport-ws: `next`) for one update; the projected body is
+        shared, through `memo`, by every subscription with the same selection (whatever its
+        protocol), so a fan-out encodes each body once."""
         assert self.selection is not None
-        head = '{"type":"data","id":' + json.dumps(sub_id) + ',"payload":{"data":{"' + self.root_name + '":'
+        head = f'{{"type":"{frame_type}","id":{json.dumps(sub_id)},"payload":{{"data":{{"{self.root_name}":'
         key = (self.root_name, self.selection)
         selection, type_name = self.selection, self.type_name
 
@@ -72,8 +77,11 @@ class Plan:
 
 
 def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
-    @lru_cache(maxsize=512)
     def plan(query: str, operation_name: str | None) -> Plan:
+        # A subscription is a few hundred bytes; a megabyte-sized document is planned but not kept.
+        return (cached if len(query) <= _CACHED_QUERY else uncached)(query, operation_name)
+
+    def uncached(query: str, operation_name: str | None) -> Plan:
         try:
             document = parse(query)
         except GraphQLError as exc:
@@ -95,6 +103,7 @@ def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
         type_name = str(field_def.type).rstrip("!")
         return Plan(operation, root, root.name.value, field_def, type_name, _plain_selection(document, root))
 
+    cached = lru_cache(maxsize=512)(uncached)
     return plan
 
 

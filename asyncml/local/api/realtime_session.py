@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +12,9 @@ from starlette.websockets import WebSocket
 
 from asyncml.local.api.auth import UNAUTHORIZED, WRONG_KEY, ApiKeyAuth
 from asyncml.local.api.errors import formatted
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES, Outbox
 from asyncml.local.api.realtime_plan import Plan, PlanError, make_planner
 from asyncml.local.api.schema import ApiContext, schema
-from asyncml.local.api.subscriptions import MAX_BACKLOG
 from asyncml.local.broadcast import Topic
 
 MAX_SUBSCRIPTIONS = 100  # AppSync's default quota per connection
@@ -47,6 +46,7 @@ class Session:
         auth: ApiKeyAuth,
         authorized: bool,
         ka_interval: float,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.ws = ws
         self.new_context = new_context
@@ -54,21 +54,20 @@ class Session:
         self.authorized = authorized
         self.ka_interval = ka_interval
         self.subs: dict[str, Callable[[], None]] = {}  # id -> how to end it
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
-        self.closing = False
-        self.close_code = 1000
+        self.outbox = Outbox(
+            ws.send_text, self._close_socket, budget=max_queued_bytes, on_too_slow=self._too_slow
+        )
         self._ka: asyncio.Task[None] | None = None
         topics = new_context().topics
         self._topics: dict[str, Topic[Any]] = {"onJobUpdated": topics.jobs, "onBatchUpdated": topics.batches}
 
     # -- sending: one writer task keeps frames in order (start_ack always before the first data)
+    @property
+    def closing(self) -> bool:
+        return self.outbox.closing
+
     def send(self, frame: str) -> None:
-        if self.closing:
-            return
-        if self.outbox.qsize() >= MAX_BACKLOG:
-            self.fail_connection("LimitExceededError", "the client reads updates too slowly; closing", 429)
-            return
-        self.outbox.put_nowait(frame)
+        self.outbox.put(frame)
 
     def error(self, sub_id: str | None, error_type: str, message: str, code: int = 400) -> None:
         frame: dict[str, Any] = {"type": "error", "payload": {"errors": [
@@ -82,24 +81,30 @@ class Session:
         self.send(_dumps({"type": "connection_error", "payload": {"errors": [
             {"errorType": error_type, "message": message, "errorCode": code}
         ]}}))  # fmt: skip
-        self.close(4000 + code if code < 1000 else code)
+        self.close(4000 + code if code < 1000 else code, message.encode()[:120].decode(errors="ignore"))
 
-    async def write(self) -> None:
-        with contextlib.suppress(Exception):  # the peer went away; the reader notices too
-            while (frame := await self.outbox.get()) is not None:
-                await self.ws.send_text(frame)
-            await self.ws.close(code=self.close_code)
+    async def _close_socket(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, reason=reason)
 
-    def close(self, code: int = 1000) -> None:
-        if self.closing:
-            return
-        self.closing, self.close_code = True, code
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if not self.closing:
+            self._end()
+            self.outbox.close(code, reason)
+
+    def _too_slow(self) -> None:
+        self._end()
+        limit = self.outbox.budget
+        self.send(_dumps({"type": "connection_error", "payload": {"errors": [
+            {"errorType": "LimitExceededError", "errorCode": 429,
+             "message": f"the client reads updates too slowly: over {limit} bytes queued; closing"}
+        ]}}))  # fmt: skip
+
+    def _end(self) -> None:
         for end in self.subs.values():
             end()
         self.subs.clear()
         if self._ka is not None:
             self._ka.cancel()
-        self.outbox.put_nowait(None)
 
     async def _keep_alive(self) -> None:
         while True:

@@ -14,6 +14,7 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
 from asyncml import queries, retry, shapes, submit
+from asyncml.local.api import limits
 from asyncml.local.api.errors import AppSyncErrors, log_unexpected
 from asyncml.local.api.subscriptions import follow
 from asyncml.local.api.types import (
@@ -54,6 +55,9 @@ class ApiContext:
     connection_params: Any = None  # strawberry's WebSocket handlers put the connection_init payload here
     # Set by a subscription resolver once it is registered, so AppSync's start_ack never precedes it.
     subscribed: asyncio.Event | None = field(default=None)
+    # Set by limits.DocumentBudget when the document asks for many list items: the answer is then
+    # encoded off the event loop.
+    large_answer: bool = False
 
 
 class IamOnly(BasePermission):
@@ -84,7 +88,7 @@ class Query:
         return job_of(shapes.job(j)) if j else None
 
     @strawberry.field
-    def list_jobs(
+    async def list_jobs(
         self,
         info: strawberry.Info,
         status: JobStatus | None = UNSET,
@@ -92,14 +96,18 @@ class Query:
         limit: int | None = UNSET,
         next_token: str | None = UNSET,
     ) -> JobConnection:
-        p = queries.list_jobs(
-            _ports(info),
-            status=opt(status),
-            batch_id=opt(batch_id),
-            limit=opt(limit),
-            next_token=opt(next_token),
-        )
-        return JobConnection(items=[job_of(shapes.job(j)) for j in p.items], nextToken=p.next_token)
+        def read() -> JobConnection:
+            p = queries.list_jobs(
+                _ports(info),
+                status=opt(status),
+                batch_id=opt(batch_id),
+                limit=opt(limit),
+                next_token=opt(next_token),
+            )
+            return JobConnection(items=[job_of(shapes.job(j)) for j in p.items], nextToken=p.next_token)
+
+        # Up to 1,000 rows of up to 256 KiB each: read and shaped in a thread, not on the event loop.
+        return await asyncio.to_thread(read)
 
     @strawberry.field
     def get_batch(self, info: strawberry.Info, batch_id: strawberry.ID) -> Batch | None:
@@ -107,11 +115,14 @@ class Query:
         return batch_of(shapes.batch(b)) if b else None
 
     @strawberry.field
-    def list_batches(
+    async def list_batches(
         self, info: strawberry.Info, limit: int | None = UNSET, next_token: str | None = UNSET
     ) -> BatchConnection:
-        p = queries.list_batches(_ports(info), limit=opt(limit), next_token=opt(next_token))
-        return BatchConnection(items=[batch_of(shapes.batch(b)) for b in p.items], nextToken=p.next_token)
+        def read() -> BatchConnection:
+            p = queries.list_batches(_ports(info), limit=opt(limit), next_token=opt(next_token))
+            return BatchConnection(items=[batch_of(shapes.batch(b)) for b in p.items], nextToken=p.next_token)
+
+        return await asyncio.to_thread(read)
 
     @strawberry.field
     def job_counts(self, info: strawberry.Info) -> JobCounts:
@@ -205,5 +216,5 @@ schema = AsyncmlSchema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALARS),
-    extensions=[AppSyncErrors, ParserCache, ValidationCache],
+    extensions=[AppSyncErrors, ParserCache, ValidationCache, *limits.extensions()],
 )

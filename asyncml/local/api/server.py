@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from asyncml.local.api.api_key import load_or_create_api_key
 from asyncml.local.api.auth import HEADER, MISSING_KEY, WRONG_KEY, ApiKeyAuth, unauthorized
+from asyncml.local.api.connections import uvicorn_limits
 from asyncml.local.api.console import (
     configure_logging,
     log,
@@ -30,7 +31,8 @@ from asyncml.local.api.console import (
     warn_if_model_is_down,
 )
 from asyncml.local.api.downloads import download_routes
-from asyncml.local.api.realtime import RealtimeEndpoint
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
+from asyncml.local.api.realtime import INIT_WAIT, RealtimeEndpoint
 from asyncml.local.api.realtime_session import KA_INTERVAL
 from asyncml.local.api.schema import ApiContext, schema
 from asyncml.local.api.view import GRAPHIQL_DIR, GraphQLView, execute_json
@@ -70,9 +72,13 @@ def create_app(
     dashboard_dir: Path | None = DASHBOARD_DIR,
     allowed_origins: Sequence[str] = (),
     on_ready: Callable[[], None] | None = None,
+    max_queued_bytes: int = MAX_QUEUED_BYTES,
+    init_wait: float = INIT_WAIT,
 ) -> Starlette:
     """The whole HTTP face. `allowed_origins` adds exact origins (beyond loopback ones) that may call
-    the API from a browser; every caller still needs the API key."""
+    the API from a browser; every caller still needs the API key. `max_queued_bytes`: how far one
+    WebSocket connection may fall behind before it is closed; `init_wait`: how long a WebSocket may
+    wait before its connection_init (tests lower both)."""
     auth = ApiKeyAuth(api_key)
     topics = runtime.broadcast
     origin_pattern = "|".join([LOOPBACK_ORIGIN, *map(re.escape, allowed_origins)])
@@ -84,7 +90,14 @@ def create_app(
     def context() -> ApiContext:
         return ApiContext(ports=runtime.ports, topics=topics)
 
-    graphql = GraphQLView(schema, context=context, auth=auth, origin_ok=origin_ok)
+    graphql = GraphQLView(
+        schema,
+        context=context,
+        auth=auth,
+        origin_ok=origin_ok,
+        max_queued_bytes=max_queued_bytes,
+        init_wait=init_wait,
+    )
 
     async def graphql_http(scope: Scope, receive: Receive, send: Send) -> None:
         # Every operation needs the key; a GET only serves GraphiQL (queries via GET are off).
@@ -95,9 +108,8 @@ def create_app(
                 await refused(scope, receive, send)
                 return
             answer = await execute_json(Request(scope, receive), context())
-            if answer is not None:
-                await answer(scope, receive, send)
-                return
+            await answer(scope, receive, send)
+            return
         await graphql(scope, receive, send)
 
     realtime = RealtimeEndpoint(
@@ -105,6 +117,8 @@ def create_app(
         auth=auth,
         ka_interval=ka_interval,
         origin_ok=lambda ws: origin_ok(ws.headers.get("origin")),
+        max_queued_bytes=max_queued_bytes,
+        init_wait=init_wait,
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -220,7 +234,12 @@ def serve(settings: Settings) -> None:
     # permessage-deflate would spend a tenth of the server's CPU compressing small updates for a
     # loopback link; AppSync's endpoint does not offer it either.
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", ws_per_message_deflate=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        **uvicorn_limits(settings.request_timeout),
     )
     # uvicorn shuts down cleanly on Ctrl-C and then raises the signal again for its host to see;
     # here the host is a terminal, which wants no traceback.

@@ -6,18 +6,25 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+from asyncml.errors import AsyncmlError
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
 from asyncml.local.broadcast import Topic
 
-# Updates (or frames) one subscriber may fall behind by before it is cut off: memory stays bounded
-# whatever a client that stops reading does. The one limit for every protocol.
-MAX_BACKLOG = 50_000
+_FIELD_OVERHEAD = 16  # a rough JSON cost of one field's name and punctuation
 
 
-class SubscriberTooSlow(Exception):
-    """The subscriber fell MAX_BACKLOG updates behind and was dropped."""
+class SubscriberTooSlow(AsyncmlError):
+    """The subscriber's unread updates passed MAX_QUEUED_BYTES and it was dropped."""
+
+    error_type = "LimitExceededError"
 
     def __init__(self) -> None:
-        super().__init__(f"the subscriber fell more than {MAX_BACKLOG} updates behind; closing")
+        super().__init__(f"the subscriber fell more than {MAX_QUEUED_BYTES} bytes behind; closing")
+
+
+def size_of(fields: Mapping[str, Any]) -> int:
+    """About the bytes an update takes once encoded: its strings (payload, result) dominate."""
+    return sum(len(v) if isinstance(v, str) else 0 for v in fields.values()) + _FIELD_OVERHEAD * len(fields)
 
 
 async def follow(
@@ -26,9 +33,12 @@ async def follow(
     """The field dict of every matching update, from registration on. `registered` is called once the
     subscription is in place (AppSync's start_ack must never precede it)."""
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    queued = 0
 
     def deliver(fields: dict[str, Any], _memo: dict[Any, Any]) -> None:
-        if queue.qsize() >= MAX_BACKLOG:
+        nonlocal queued
+        queued += size_of(fields)
+        if queued > MAX_QUEUED_BYTES:
             topic.remove(sub)
             queue.put_nowait(None)
         else:
@@ -39,6 +49,7 @@ async def follow(
         registered()
     try:
         while (fields := await queue.get()) is not None:
+            queued -= size_of(fields)
             yield fields
         raise SubscriberTooSlow
     finally:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +16,38 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
-from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from asyncml.local.api.auth import HEADER, ApiKeyAuth, unauthorized
 from asyncml.local.api.errors import formatted
+from asyncml.local.api.http_request import (
+    MALFORMED,
+    ClientDisconnect,
+    Refusal,
+    body_limit,
+    parse_operation,
+    read_body,
+)
+from asyncml.local.api.outbox import MAX_QUEUED_BYTES
+from asyncml.local.api.realtime import INIT_WAIT
 from asyncml.local.api.schema import ApiContext, schema
+from asyncml.local.api.ws_protocols import BufferedWebSocket, GraphQLWsHandler, TransportWsHandler
 
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 # GraphiQL's built files ship in the package (static/graphiql/README.md): strawberry's page loads
 # them from a CDN, which leaves it blank on a machine with no network.
 GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
-NOT_OVER_HTTP = {
-    "message": "subscriptions are not served over HTTP POST; open a WebSocket to /graphql "
-    "(graphql-transport-ws, graphql-ws) or /graphql/realtime (AppSync's protocol)",
-    "errorType": "UnsupportedOperation",
-    "extensions": {"errorType": "UnsupportedOperation"},
-}
 
 
 class GraphQLView(GraphQL[ApiContext, None]):
     """POST /graphql (the key is checked before this view runs) and WebSocket /graphql with
     strawberry's graphql-transport-ws and graphql-ws, whose key rides in connection_init."""
+
+    websocket_adapter_class = BufferedWebSocket
+    graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = GraphQLWsHandler
 
     def __init__(
         self,
@@ -46,12 +56,22 @@ class GraphQLView(GraphQL[ApiContext, None]):
         context: Callable[[], ApiContext],
         auth: ApiKeyAuth,
         origin_ok: Callable[[str | None], bool],
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
+        init_wait: float = INIT_WAIT,
     ) -> None:
         # Queries via GET would dodge the POST-only key check, so GET serves GraphiQL alone.
-        super().__init__(schema, allow_queries_via_get=False, keep_alive=True, keep_alive_interval=10)
+        # A socket that never sends connection_init holds no key: it is closed after `init_wait`.
+        super().__init__(
+            schema,
+            allow_queries_via_get=False,
+            keep_alive=True,
+            keep_alive_interval=10,
+            connection_init_wait_timeout=timedelta(seconds=init_wait),
+        )
         self._context = context
         self._auth = auth
         self._origin_ok = origin_ok
+        self.max_queued_bytes = max_queued_bytes  # read by BufferedWebSocket
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> ApiContext:
         ctx = self._context()
@@ -80,32 +100,59 @@ class GraphQLView(GraphQL[ApiContext, None]):
         return body
 
 
-async def execute_json(request: Request, context: ApiContext) -> Response | None:
-    """The common POST (one JSON operation, one JSON answer) straight to `schema.execute`: the view's
-    generality (multipart, SSE, batching) costs about a sixth of a submitJob. None: not that case."""
+async def execute_json(request: Request, context: ApiContext) -> Response:
+    """One JSON operation, one JSON answer, straight to `schema.execute`: the view's generality
+    (multipart, SSE, batching) costs about a sixth of a submitJob, and reads bodies without bound."""
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return None
+        refusal = Refusal(415, MALFORMED, "send the operation as application/json", "content-type")
+        return _json(refusal.body(), refusal.status)
     try:
-        body = json.loads(await request.body())
-    except ValueError:
-        body = None
-    query = body.get("query") if isinstance(body, dict) else None
-    variables = body.get("variables") if isinstance(body, dict) else None
-    if not isinstance(query, str) or not isinstance(variables, dict | None):
-        error = {"errorType": "MalformedHttpRequestException", "message": "send {query, variables?} as JSON"}
-        return Response(json.dumps({"errors": [error]}), 400, media_type="application/json")
+        settings = context.ports.settings
+        raw = await read_body(request, body_limit(settings), settings.request_timeout)
+        op = parse_operation(raw)
+    except Refusal as refusal:
+        return _json(refusal.body(), refusal.status)
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is left to read it
     context.request = request
-    try:
-        result = await schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=body.get("operationName"),
-            allowed_operation_types=_HTTP_OPERATIONS,
-        )
-    except InvalidOperationTypeError:
-        return Response(json.dumps({"data": None, "errors": [NOT_OVER_HTTP]}), media_type="application/json")
+    result = await schema.execute(
+        op.query,
+        variable_values=op.variables,
+        context_value=context,
+        operation_name=op.operation_name,
+        allowed_operation_types=_HTTP_OPERATIONS,
+    )
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [formatted(e) for e in result.errors]
-    return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
+    if context.large_answer:
+        # A thousand payloads take a second or more to encode, and json.dumps holds the GIL all
+        # along: encoded item by item in a thread, the event loop gets its turns in between.
+        text = await asyncio.to_thread(lambda: "".join(_pieces(answer)))
+        return Response(text, media_type="application/json")
+    return Response(_dumps(answer), media_type="application/json")
+
+
+def _dumps(answer: Any) -> str:
+    return json.dumps(answer, separators=(",", ":"))
+
+
+def _pieces(value: Any) -> Iterator[str]:
+    """JSON of `value`, each element of a list encoded apart."""
+    if isinstance(value, dict):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield ("," if i else "") + _dumps(key) + ":"
+            yield from _pieces(item)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for i, item in enumerate(value):
+            yield ("," if i else "") + _dumps(item)
+        yield "]"
+    else:
+        yield _dumps(value)
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(_dumps(body), status, media_type="application/json")
