@@ -545,12 +545,20 @@ class LambdaContext:
 
 
 class Lambda:
-    """Invokes one handler as Lambda would, and books its duration, CPU, logs and publishes."""
+    """Invokes a function's handler (the one template.yaml names) as Lambda would, and books its
+    duration, CPU, logs and publishes."""
 
-    def __init__(self, meter: Meter, appsync: AppSyncCounter, memory: dict[str, int]) -> None:
-        self.meter, self.appsync, self.memory = meter, appsync, memory
+    def __init__(self, meter: Meter, appsync: AppSyncCounter, facts: dict[str, Any]) -> None:
+        import importlib
 
-    def invoke(self, name: str, handler: Callable[[Any, Any], Any], event: Any) -> Any:
+        self.meter, self.appsync, self.memory = meter, appsync, facts["memory"]
+        self.handlers: dict[str, Callable[[Any, Any], Any]] = {
+            name: getattr(importlib.import_module(module), function)
+            for name, (module, function) in facts["handlers"].items()
+        }
+
+    def invoke(self, name: str, event: Any) -> Any:
+        handler = self.handlers[name]
         fn = f"asyncml-{FUNCTIONS[name]}-1A2B3C4D5E6F"
         arn = f"arn:aws:lambda:us-east-1:123456789012:function:{fn}"
         ctx = LambdaContext(fn, self.memory[name], arn, str(uuid.uuid4()))
@@ -588,9 +596,21 @@ def template_facts() -> dict[str, Any]:
             Index(g["IndexName"], keys["HASH"], keys["RANGE"], proj["ProjectionType"],
                   tuple(proj.get("NonKeyAttributes", ())))
         )  # fmt: skip
-    # StreamMode: !If [IsOnDemand, ON_DEMAND, PROVISIONED]; IsOnDemand: ShardCount's default is 0
-    on_demand, provisioned = res["Stream"]["Properties"]["StreamModeDetails"]["StreamMode"][1:]
+    # Conditions are !Equals of a parameter and a value, e.g. IsOnDemand: [ShardCount, 0]
+    conditions = {name: str(params[a]["Default"]) == str(b) for name, (a, b) in doc["Conditions"].items()}
+
+    def resolve(value: Any) -> Any:  # the template's short-form !If, read as [condition, then, else]
+        return (value[1] if conditions[value[0]] else value[2]) if isinstance(value, list) else value
+
+    # Lambda calls the Handler the template names (module.function under CodeUri) at these defaults.
+    handlers = {}
+    for n, lid in FUNCTIONS.items():
+        props = res[lid]["Properties"]
+        module, function = resolve(props["Handler"]).rsplit(".", 1)
+        handlers[n] = (f"{props['CodeUri'].strip('/')}.{module}", function)
     return {
+        "handlers": handlers,
+        "stream_mode": resolve(res["Stream"]["Properties"]["StreamModeDetails"]["StreamMode"]),
         "memory": {
             n: res[lid]["Properties"].get("MemorySize", default_memory) for n, lid in FUNCTIONS.items()
         },
@@ -599,12 +619,28 @@ def template_facts() -> dict[str, Any]:
         "instance_type": params["InstanceType"]["Default"],
         "instance_count": int(params["InstanceCount"]["Default"]),
         "trigger": params["TriggerType"]["Default"],
-        "stream_mode": on_demand if int(params["ShardCount"]["Default"]) == 0 else provisioned,
         "pitr": bool(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]),
         "ttl_days": int(params["JobTtlDays"]["Default"]),
         "billing": table["BillingMode"],
         "indexes": indexes,
     }
+
+
+def emulator() -> Any:
+    """The Batch Transform emulator and the demo model, wherever this checkout keeps them: under
+    asyncml/local/ (as at 85f01d9) or in asyncml/transform_emulator/ (the layout in DESIGN.md)."""
+    import importlib
+    import types
+
+    try:
+        demo = importlib.import_module("asyncml.transform_emulator.demo_model")
+        job = importlib.import_module("asyncml.transform_emulator.job")
+    except ModuleNotFoundError:
+        demo = importlib.import_module("asyncml.local.demo_model")
+        job = importlib.import_module("asyncml.local.transform_emulator")
+    return types.SimpleNamespace(
+        start_demo_model=demo.start_demo_model, run_transform_job=job.run_transform_job
+    )
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -618,7 +654,7 @@ def run(n: int, batch_size: int, facts: dict[str, Any]) -> dict[str, Any]:
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         time_moto()
         fast = fast_dynamodb_responses()
-        from asyncml.local.demo_model import start_demo_model
+        start_demo_model = emulator().start_demo_model
         from tests.cloud_harness import cloud
 
         with (
@@ -658,7 +694,7 @@ class CloudRun:
         self.sagemaker_s3 = stack.client("s3")  # SageMaker's reads and writes in the bucket
         meter.attach(self.esm)
         meter.attach(self.sagemaker_s3)
-        self.lam = Lambda(meter, self.appsync, facts["memory"])
+        self.lam = Lambda(meter, self.appsync, facts)
         self.timings: dict[str, float] = defaultdict(float)
         self.submits = self.records_out = 0
 
@@ -672,7 +708,6 @@ class CloudRun:
 
     def submit(self, n: int) -> None:
         """[1] submitJobs of 500, as AppSync invokes the resolver."""
-        from resolvers import api
         from tests.cloud_harness import appsync_event
 
         with self.timed("submit"):
@@ -682,13 +717,12 @@ class CloudRun:
                     for i in range(start, min(n, start + SUBMIT_CHUNK))
                 ]
                 event = appsync_event("submitJobs", "Mutation", {"inputs": inputs})
-                assert len(self.lam.invoke("resolver", api.lambda_handler, event)) == len(inputs)
+                assert len(self.lam.invoke("resolver", event)) == len(inputs)
                 self.submits += 1
 
     def stream(self, n: int, batch_size: int) -> None:
         """[2] the event source mapping: BatchSize records of the shard per batcher invocation."""
         from tests.cloud_harness import kinesis_event
-        from workers import batcher
 
         name = self.stack.stream
         with self.timed("batcher"), self.meter.acting("esm"):
@@ -701,35 +735,32 @@ class CloudRun:
                 if got["Records"]:
                     delivered += len(got["Records"])
                     event = kinesis_event(self.stack, got["Records"], shard)
-                    answer = self.lam.invoke("batcher", batcher.lambda_handler, event)
+                    answer = self.lam.invoke("batcher", event)
                     assert answer == {"batchItemFailures": []}, answer
 
     def transform(self, key: str) -> None:
         """[3]-[5] one batch file: its S3 event -> starter; SageMaker plays; .out's event -> results."""
         from tests.cloud_harness import s3_event, transform_event
-        from workers import results, transform_events, transform_starter
 
         with self.timed("transform_starter"):
-            started = self.lam.invoke(
-                "transform_starter", transform_starter.lambda_handler, s3_event(self.stack, key)
-            )
+            started = self.lam.invoke("transform_starter", s3_event(self.stack, key))
         (job_name,) = started["transformJobNames"]
         with self.timed("transform_events"):
             event = transform_event(job_name, "InProgress")
-            self.lam.invoke("transform_events", transform_events.lambda_handler, event)
+            self.lam.invoke("transform_events", event)
         with self.timed("sagemaker"), self.meter.acting("sagemaker"):
             out_key = self.play_sagemaker(self.meter.s.transform_requests[job_name])
         with self.timed("results"):
-            settled = self.lam.invoke("results", results.lambda_handler, s3_event(self.stack, out_key))
+            settled = self.lam.invoke("results", s3_event(self.stack, out_key))
         assert [b["status"] for b in settled["batches"]] == ["COMPLETED"], settled
         with self.timed("transform_events"):
             event = transform_event(job_name, "Completed")
-            self.lam.invoke("transform_events", transform_events.lambda_handler, event)
+            self.lam.invoke("transform_events", event)
 
     def play_sagemaker(self, request: dict[str, Any]) -> str:
         """What Batch Transform does with the request the starter sent (as tests/e2e/test_cloud_path.py
         plays it): read the input, run the emulator and the demo model, write the .out to S3."""
-        from asyncml.local.transform_emulator import run_transform_job
+        run_transform_job = emulator().run_transform_job
 
         bucket = self.stack.bucket
         in_key = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].split("/", 3)[3]
