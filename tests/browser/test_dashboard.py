@@ -10,9 +10,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.browser import CHROMIUM, open_dashboard
+from tests.browser.browser import CHROMIUM
 from tests.browser.live_server import LiveServer
 
 pytestmark = [
@@ -41,14 +41,6 @@ def static_site() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with sync_playwright() as p:
-        ctx = open_dashboard(p, tmp_path_factory.mktemp("chromium-profile"))
-        yield ctx
-        ctx.close()
 
 
 def printed_link(server: LiveServer) -> str:

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.browser import CHROMIUM, connect, open_dashboard
+from tests.browser.browser import CHROMIUM, connect
 from tests.browser.live_server import LiveServer
 
 pytestmark = [
@@ -78,14 +78,6 @@ def failing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         yield s
     model.shutdown()
     model.server_close()
-
-
-@pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with sync_playwright() as p:
-        ctx = open_dashboard(p, tmp_path_factory.mktemp("chromium-profile"))
-        yield ctx
-        ctx.close()
 
 
 def open_page(context: BrowserContext, server: LiveServer) -> Page:
