@@ -15,7 +15,7 @@ from asyncml.settings import Settings
 from asyncml.submit import SubmitInput, submit_jobs
 from asyncml.transform_emulator.demo_model import DemoModel
 from tests.e2e.test_local_pipeline import IRIS, make_settings, model, wait_terminal
-from tests.transform_emulator.test_job import Script, model_url, per_line
+from tests.transform_emulator.model_fakes import Script, model_url, per_line
 
 __all__ = ["model", "model_url"]  # fixtures, imported for pytest
 GOOD = [f"{i},1,1,1" for i in range(5)]

@@ -11,7 +11,7 @@ import pytest
 
 from asyncml.settings import Settings
 from tests.e2e.conftest import LiveServer, run_server
-from tests.transform_emulator.test_job import Script, model_url, per_line
+from tests.transform_emulator.model_fakes import Script, model_url, per_line
 
 __all__ = ["model_url"]  # a fixture, imported for pytest
 FIELDS = "jobId status attempt result error batchId"

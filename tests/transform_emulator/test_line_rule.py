@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.transform_emulator.test_job import Script, job, model_url, outputs, put, run, script
+from tests.transform_emulator.model_fakes import Script, job, model_url, outputs, put, run, script
 
 __all__ = ["model_url", "script"]  # the fixtures, used by name
 
