@@ -36,7 +36,7 @@ dev: $(STAMP)
 test: $(STAMP) $(SAM_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # The model.tar.gz SageMaker's framework containers load, from the paths `asyncml serve --entry-point
 # ENTRY_POINT --model-dir MODEL_DIR` took: the model dir's files at the root, the entry point in code/.

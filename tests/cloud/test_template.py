@@ -69,23 +69,30 @@ def test_sam_validate_lint_is_clean() -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sam_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for this module's builds: the second parameter set reuses the functions and
+    the layer built for the first (their sources are the same), so it checks the template, not pip."""
+    return tmp_path_factory.mktemp("sam-cache")
+
+
+def _sam_build(out: Path, cache: Path, params: list[str]) -> subprocess.CompletedProcess[str]:
     _need_sam()
     _, env = _python_for(template()["Globals"]["Function"]["Runtime"])
+    cmd = [str(SAM), "build", "--build-dir", str(out), "--cached", "--cache-dir", str(cache)]
+    return _run([*cmd, "--parameter-overrides", *params], cwd=ROOT, env=env)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, sam_cache: Path) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("sam") / "build"
-    run = _run(
-        [str(SAM), "build", "--build-dir", str(out), "--parameter-overrides", *PARAMS], cwd=ROOT, env=env
-    )
+    run = _sam_build(out, sam_cache, PARAMS)
     assert run.returncode == 0, run.stdout + run.stderr
     yield out
 
 
-def test_sam_build_is_clean_with_model_data_url(tmp_path: Path) -> None:
-    _need_sam()
-    _, env = _python_for(template()["Globals"]["Function"]["Runtime"])
+def test_sam_build_is_clean_with_model_data_url(built: Path, sam_cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "build"
-    cmd = [str(SAM), "build", "--build-dir", str(out), "--parameter-overrides", *OWN_MODEL_PARAMS]
-    run = _run(cmd, cwd=ROOT, env=env)
+    run = _sam_build(out, sam_cache, OWN_MODEL_PARAMS)
     assert run.returncode == 0, run.stdout + run.stderr
     doc = yaml.load((out / "template.yaml").read_text(), Loader=yaml.BaseLoader)
     assert doc["Resources"]["Model"]["Condition"] == "CreateModel"
