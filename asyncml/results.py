@@ -118,6 +118,12 @@ def _apply(ports: Ports, moves: Sequence[JobMove]) -> list[Job]:
         moved = ports.store.move_jobs(moves, ports.clock.now())
     except Exception:
         moved = [j for m in moves for j in _apply_one(ports, m)]
+        # The refused call may have applied other moves before it raised: publish those as stored.
+        done, want = {j.job_id for j in moved}, {m.job_id: m for m in moves}
+        rest = [i for i in want if i not in done]
+        for j in ports.store.get_jobs(rest) if rest else []:
+            if j.status is want[j.job_id].status and j.batch_id == want[j.job_id].in_batch:
+                moved.append(j)
     if moved:
         ports.publisher.publish_jobs(moved)
     return moved
