@@ -112,6 +112,7 @@ class Outcome:
     job_id: str
     result: str | None  # the model's whole output for the record
     error: str | None
+    line_bytes: int = 0  # the record's batch file line, about its payload's size
 
 
 MISSING_OUTPUT = "the transform returned no output line for this record"
@@ -142,14 +143,14 @@ def pair_outputs(
         if pending is None:
             pending = _next_out(outs, content_type)
         if pending is None or pending.job_id != job_id:
-            yield Outcome(job_id, None, MISSING_OUTPUT)
+            yield Outcome(job_id, None, MISSING_OUTPUT, len(raw))
             continue
         out, pending = pending, None
         if out.text is None:
-            yield Outcome(job_id, None, NOT_UTF8_OUTPUT)
+            yield Outcome(job_id, None, NOT_UTF8_OUTPUT, len(raw))
             continue
         result = _result(in_line, out.text, content_type)
-        yield Outcome(job_id, result, None if result is not None else BAD_OUTPUT)
+        yield Outcome(job_id, result, None if result is not None else BAD_OUTPUT, len(raw))
 
 
 def _next_out(outs: Iterator[bytes], content_type: str) -> _OutLine | None:

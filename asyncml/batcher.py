@@ -1,4 +1,4 @@
-"""[3] batcher: seal a batch from streamed job ids: drop cancelled jobs, write the file, jobs -> BATCHED."""
+"""[3] batcher: seal a batch from streamed job ids: claim QUEUED jobs, record the batch, write the file."""
 
 from __future__ import annotations
 
@@ -6,54 +6,61 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from asyncml import batch_files
-from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, JobMove, JobStatus
+from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, Job, JobMove, JobStatus
 from asyncml.ports import Ports
 
 
 def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: datetime) -> Batch | None:
     """Write one batch file for the jobs among `job_ids` that are still QUEUED; None if there are none.
 
-    `seed` and `first_seen` fix the batch id, so a replayed stream batch seals the same batch again
-    instead of a second one. The batch record is written before the file and the jobs move after
-    it: a crash in between leaves QUEUED jobs the replay picks up, never BATCHED jobs with no file."""
-    unique = list(dict.fromkeys(job_ids))
+    A job is inferred at most once whatever the stream replays: each job is claimed (a conditional
+    QUEUED -> BATCHED naming this batch) before any file names it, and a file lists only the jobs
+    its batch claimed, so two batch files never share a job. `seed` and `first_seen` fix the batch
+    id, so a replay of the same stream batch finishes this batch; a replay that starts elsewhere
+    gets another id and finds the jobs claimed already. Order: claim, batch record (with the exact
+    count), file, announce. A crash before the file leaves BATCHED jobs the replay writes."""
     batch_id = batch_files.make_batch_id(first_seen, seed)
-    candidates = [
-        j for j in ports.store.get_jobs(unique) if j.status is JobStatus.QUEUED or j.batch_id == batch_id
-    ]
-    queued = [j for j in candidates if j.status is JobStatus.QUEUED]
-    if not queued:
-        return ports.store.get_batch(batch_id) if candidates else None
-    settings = ports.settings
-    key = batch_files.input_key(batch_id, settings.file_extension)
-    now = ports.clock.now()
-    # A replay finds the batch already recorded: it neither announces it again nor trusts that the
-    # file was written before the crash.
+    key = batch_files.input_key(batch_id, ports.settings.file_extension)
     batch = ports.store.get_batch(batch_id)
-    if batch is not None and batch.status in BATCH_TERMINAL:
-        # A replay of a batch that has finished: a QUEUED job in it is a retried one, which its own
-        # stream record brings to a new batch. Sealed into this one, it would never run again.
+    if batch is not None and (batch.status in BATCH_TERMINAL or ports.bucket.exists(key)):
+        # Sealed before (a replay), or finished: a QUEUED job in the records now is a retried one,
+        # which its own newer stream record brings to a new batch.
         return batch
-    created = batch is None
+    unique = list(dict.fromkeys(job_ids))
+    jobs = ports.store.get_jobs(unique)
+    now = ports.clock.now()
+    owned = _owned(jobs, {}, batch_id)
+    if batch is None or not owned:
+        # Claim unless an earlier attempt did (its record exists only after its claim). A record
+        # with no job claimed is the crash state of the former order (record, then file, then moves).
+        claims = [
+            JobMove(j.job_id, JobStatus.BATCHED, batch_id=batch_id)
+            for j in jobs
+            if j.status is JobStatus.QUEUED
+        ]
+        claimed = {j.job_id: j for j in ports.store.move_jobs(claims, now)}
+        owned = _owned(jobs, claimed, batch_id)
+    if not owned:
+        return batch
     if batch is None:
         batch = ports.store.create_batch(
             Batch(
                 batch_id=batch_id,
                 status=BatchStatus.BATCHED,
-                job_count=len(queued),
+                job_count=len(owned),
                 created_at=now,
                 updated_at=now,
                 input_key=key,
             )
         )
-    if created or not ports.bucket.exists(key):
-        records = (batch_files.Record(j.job_id, j.payload) for j in queued)
-        ports.bucket.put(key, batch_files.encode_lines(records, settings.content_type))
-    moved = ports.store.move_jobs(
-        [JobMove(j.job_id, JobStatus.BATCHED, batch_id=batch_id) for j in queued], now
-    )
-    if created:
-        ports.publisher.publish_batch(batch)
-    if moved:
-        ports.publisher.publish_jobs(moved)
+    records = (batch_files.Record(j.job_id, j.payload) for j in owned)
+    ports.bucket.put(key, batch_files.encode_lines(records, ports.settings.content_type))
+    ports.publisher.publish_batch(batch)
+    ports.publisher.publish_jobs(owned)
     return batch
+
+
+def _owned(jobs: Sequence[Job], claimed: dict[str, Job], batch_id: str) -> list[Job]:
+    """The batch's jobs, in stream order: claimed now, or by an earlier attempt of this seal."""
+    owned = (claimed.get(j.job_id, j) for j in jobs)
+    return [j for j in owned if j.batch_id == batch_id and j.status is JobStatus.BATCHED]

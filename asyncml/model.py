@@ -97,6 +97,22 @@ class Job:
     def replace(self, **changes: Any) -> Job:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def result_key(self) -> str | None:
+        """Where the result is kept when it was too large for the job (`results.apply_output`).
+        Derived, not stored: a COMPLETED job always has a result, so none means this key."""
+        if self.status is JobStatus.COMPLETED and self.result is None and self.batch_id:
+            return result_key(self.batch_id, self.job_id)
+        return None
+
+
+RESULTS_PREFIX = "job-results/"
+
+
+def result_key(batch_id: str, job_id: str) -> str:
+    """One key per attempt (a retry runs in another batch), the same on every replay."""
+    return f"{RESULTS_PREFIX}{batch_id}/{job_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:

@@ -35,6 +35,7 @@ def job(j: Job) -> dict[str, Any]:
         "status": j.status.value,
         "payload": j.payload,
         "result": j.result,
+        "resultKey": j.result_key,
         "error": j.error,
         "batchId": j.batch_id,
         "transformJobName": j.transform_job_name,
@@ -61,7 +62,8 @@ def batch(b: Batch) -> dict[str, Any]:
 
 
 def job_from_fields(f: dict[str, Any]) -> Job:
-    """The inverse of `job`: a publish mutation's JobUpdate back into the domain object."""
+    """The inverse of `job`: a publish mutation's JobUpdate back into the domain object
+    (`resultKey` is derived from the others)."""
     when = parse_aws_datetime
     return Job(
         job_id=f["jobId"],
@@ -104,6 +106,7 @@ JOB_FIELDS = [
     "status",
     "payload",
     "result",
+    "resultKey",
     "error",
     "batchId",
     "transformJobName",

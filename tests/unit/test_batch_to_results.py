@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asyncml import batch_files, batcher, queries, results, transform
-from asyncml.model import Batch, BatchStatus, JobStatus
+from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
 from asyncml.submit import SubmitInput, cancel_job, submit_jobs
 from tests.conftest import with_settings
@@ -189,4 +189,20 @@ def test_a_replay_after_a_crash_before_the_file_was_written_writes_it(ports: Por
     assert again is not None and again.batch_id == batch_id
     assert [line.split(",")[0] for line in read_lines(ports, key)] == ids
     assert {queries.get_job(ports, i).status for i in ids} == {JobStatus.BATCHED}  # type: ignore[union-attr]
-    assert ports.publisher.batches == []  # type: ignore[attr-defined]  # announced when first recorded
+    assert len(ports.publisher.batches) == 1  # type: ignore[attr-defined]  # announced once its file is written
+
+
+def test_a_replay_after_a_crash_between_the_claim_and_the_record_finishes_the_batch(ports: Ports) -> None:
+    jobs = submit_jobs(ports, [SubmitInput("1,2"), SubmitInput("3,4"), SubmitInput("5,6")])
+    ids = [j.job_id for j in jobs]
+    now = ports.clock.now()
+    cancel_job(ports, ids[2])
+    # The state a crash leaves after the claim: jobs BATCHED in a batch with no record and no file.
+    batch_id = batch_files.make_batch_id(now, ids[0])
+    ports.store.move_jobs([JobMove(i, JobStatus.BATCHED, batch_id=batch_id) for i in ids[:2]], now)
+    again = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=now)
+    assert again is not None and (again.batch_id, again.job_count) == (batch_id, 2)
+    assert [line.split(",")[0] for line in read_lines(ports, again.input_key)] == ids[:2]
+    # A seal starting at another record finds every job claimed: no second batch, no second file.
+    assert batcher.seal_batch(ports, ids[1:], seed=ids[1], first_seen=now) is None
+    assert len(queries.list_batches(ports).items) == 1

@@ -1,8 +1,9 @@
-"""[3][5] batch files (local API): a batch's input, its model output and its failed jobs, for download.
+"""[3][5] batch files (local API): a batch's input, its model output and its failed jobs, for download;
+and a job's result kept in the bucket because it was too large for the job (`Job.resultKey`).
 
-`GET /batches/<batchId>/input|output|errors` with the `x-api-key` header. The key names the file by
-batch id only: the path comes from the stored batch and the bucket refuses any key outside it, so
-nothing outside the data dir can be served."""
+`GET /batches/<batchId>/input|output|errors` and `GET /jobs/<jobId>/result` with the `x-api-key`
+header. The path names the file by id only: the key comes from the stored batch or job and the
+bucket refuses any key outside it, so nothing outside the data dir can be served."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from asyncml.model import Batch, JobStatus
 from asyncml.ports import Ports
 
 _BATCH_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
+_JOB_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 KINDS = ("input", "output", "errors")
 
 
@@ -42,7 +44,26 @@ def download_routes(ports_of: Callable[[], Ports], auth: ApiKeyAuth) -> list[Rou
         name = key.rsplit("/", 1)[-1]
         return _attachment(ports.bucket.read_chunks(key), name, _type(batch))
 
-    return [Route("/batches/{batch_id}/{kind}", download, methods=["GET"])]
+    async def result(request: Request) -> Response:
+        ports = ports_of()
+        given = request.headers.get(HEADER)
+        if not auth.key_ok(given):
+            return JSONResponse({"errors": [unauthorized(WRONG_KEY if given else MISSING_KEY)]}, 401)
+        job_id = request.path_params["job_id"]
+        job = queries.get_job(ports, job_id) if _JOB_ID.fullmatch(job_id) else None
+        if job is None:
+            return _missing(f"no job {job_id!r}")
+        media = "application/json" if ports.settings.content_type != "text/csv" else "text/csv"
+        if job.result_key is None:
+            if job.result is None:
+                return _missing(f"job {job_id} has no result (status {job.status.value})")
+            return Response(job.result, media_type=media, headers={"cache-control": "no-store"})
+        return _attachment(ports.bucket.read_chunks(job.result_key), f"{job_id}.result", media)
+
+    return [
+        Route("/batches/{batch_id}/{kind}", download, methods=["GET"]),
+        Route("/jobs/{job_id}/result", result, methods=["GET"]),
+    ]
 
 
 def _failed_rows(ports: Ports, batch_id: str) -> Iterator[str]:

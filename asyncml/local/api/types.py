@@ -77,6 +77,10 @@ class Job:
     status: JobStatus
     payload: str
     result: str | None
+    resultKey: str | None = strawberry.field(
+        description="Where a COMPLETED job's result is kept when it is too large for the job (result is then"
+        " null): its key in the stack's bucket; locally GET /jobs/<jobId>/result with the API key."
+    )
     error: str | None
     batchId: strawberry.ID | None
     transformJobName: str | None
@@ -136,6 +140,7 @@ class JobUpdate:
     status: JobStatus
     payload: str
     result: str | None = UNSET
+    resultKey: str | None = UNSET
     error: str | None = UNSET
     batchId: strawberry.ID | None = UNSET
     transformJobName: str | None = UNSET
