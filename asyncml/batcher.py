@@ -42,6 +42,21 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
         owned = _owned(jobs, claimed, batch_id)
     if not owned:
         return batch
+    return _write(ports, batch, batch_id, owned, now)
+
+
+def finish_claimed(ports: Ports, batch_id: str, jobs: Sequence[Job]) -> Batch | None:
+    """Finish a seal that stopped after its claim: `jobs` are BATCHED in `batch_id`, which has no
+    record yet (a process killed in between; the cloud's stream replay does this by itself)."""
+    owned = _owned(jobs, {}, batch_id)
+    if not owned or ports.store.get_batch(batch_id) is not None:
+        return None
+    return _write(ports, None, batch_id, owned, ports.clock.now())
+
+
+def _write(ports: Ports, batch: Batch | None, batch_id: str, owned: list[Job], now: datetime) -> Batch:
+    """The batch record (with the exact count claimed), then the file, then the announcements."""
+    key = batch_files.input_key(batch_id, ports.settings.file_extension)
     if batch is None:
         batch = ports.store.create_batch(
             Batch(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +29,9 @@ class Triggers:
 
     def seal(self, job_ids: list[str], first_seen: datetime) -> None:
         """Kinesis event source -> batcher; in trigger "s3" the new file starts its transform at once."""
-        batch = batcher.seal_batch(self.ports, job_ids, seed=job_ids[0], first_seen=first_seen)
+        # A fresh seed per seal: locally nothing replays a seal (a killed one is finished by
+        # `recover`), and a job retried within the second of its first batch must get a new batch.
+        batch = batcher.seal_batch(self.ports, job_ids, seed=uuid.uuid4().hex, first_seen=first_seen)
         if batch is not None:
             log.info("batch %s sealed: %d job(s)", batch.batch_id, batch.job_count)
         if batch is not None and self.ports.settings.trigger == "s3":
@@ -73,6 +77,13 @@ class Triggers:
         queued = list(queries.all_jobs(ports, status=JobStatus.QUEUED))
         queued.reverse()  # the store lists newest first; the buffer keeps arrival order
         requeue(queued)
+        # Jobs claimed by a seal killed before it recorded its batch: finish that seal.
+        claimed = defaultdict(list)
+        for job in queries.all_jobs(ports, status=JobStatus.BATCHED):
+            if job.batch_id is not None:
+                claimed[job.batch_id].append(job)
+        for batch_id, jobs in claimed.items():
+            batcher.finish_claimed(ports, batch_id, list(reversed(jobs)))
         started = 0
         for batch in list(queries.all_batches(ports, BatchStatus.BATCHED)):
             try:
