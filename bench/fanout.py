@@ -1,0 +1,295 @@
+"""Subscription fan-out of `asyncml serve`: 1,000 subscribers on /graphql/realtime while jobs flow.
+
+    .venv/bin/python bench/fanout.py [--subscribers 1000] [--jobs 20000] [--per-connection 2] [--no-stall]
+
+Half the subscriptions filter on one jobId each, half take every update. They ride AppSync real-time
+connections, `--per-connection` subscriptions each (AppSync allows 100), because the server caps its
+connections at 1,000 (local/api/connections.py). The jobs go in two steps, so that the filtered
+subscribers can name jobs that exist: with a batch size of min(jobs, 10,000) and a window of 300 s,
+the first jobs stay QUEUED while the filtered subscriptions start on them, then the rest fill the
+batches, which seal and run at once.
+
+Every update a subscription should get is counted: each unfiltered subscription must get every
+update any of them got (and every job's end must be among them), each filtered one every update of
+its job after it started (its QUEUED came before). Anything missing fails the run, loudly. Printed:
+deliveries/s, p95 and max lag from publish (the update's updatedAt) to receipt, the server's peak RSS.
+
+One more connection (unless --no-stall) opens 100 unfiltered subscriptions and never reads: it must
+be cut off with close code 4429 and its reason (local/api/outbox.py, 16 MiB queued per socket),
+without the others missing anything.
+
+To follow onJobsMoved too (the per-group updates of QUEUED, BATCHED, PROCESSING), add its name to
+FIELDS: the line below FIELDS says so."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import statistics
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import websockets
+from local_stack import IRIS, KEY, SUBMIT_MANY, children, cpu_seconds, peak_rss_mb, server
+from websockets.exceptions import ConnectionClosed
+
+
+@dataclass(frozen=True)
+class Field:
+    query: str  # $id filters on one job when given
+    job_ids: Callable[[dict[str, Any]], list[str]]  # the jobs one update is about
+
+
+SUBSCRIPTIONS = {
+    "onJobUpdated": Field(
+        "subscription ($id: ID) { onJobUpdated(jobId: $id) { jobId status updatedAt } }",
+        lambda d: [d["jobId"]],
+    ),
+    "onJobsMoved": Field(
+        "subscription ($id: ID) { onJobsMoved(jobId: $id) { jobIds status updatedAt } }",
+        lambda d: list(d["jobIds"]),
+    ),
+}
+FIELDS = ["onJobUpdated"]  # add "onJobsMoved" here once the server has it (event model v2)
+ENDS = {"COMPLETED", "FAILED", "CANCELLED"}
+
+
+@dataclass
+class Sub:
+    field: str
+    job_id: str | None  # None: unfiltered
+    got: set[tuple[str, str]] = field(default_factory=set)  # (jobId, status)
+    count: int = 0
+    ends: int = 0
+
+
+@dataclass
+class Stats:
+    lags: array[float] = field(default_factory=lambda: array("d"))
+    deliveries: int = 0
+    last: float = 0.0
+
+
+def _url(host: str) -> tuple[str, dict[str, str]]:
+    auth = {"host": host, "x-api-key": KEY}
+    header = base64.b64encode(json.dumps(auth).encode()).decode()
+    return f"ws://{host}/graphql/realtime?header={header}&payload=e30=", auth
+
+
+def _start(sub_id: str, name: str, job_id: str | None, auth: dict[str, str]) -> str:
+    data = json.dumps({"query": SUBSCRIPTIONS[name].query, "variables": {"id": job_id}})
+    payload = {"data": data, "extensions": {"authorization": auth}}
+    return json.dumps({"id": sub_id, "type": "start", "payload": payload})
+
+
+_STAMPS: dict[str, float] = {}
+
+
+def _stamp(text: str) -> float:
+    t = _STAMPS.get(text)
+    if t is None:
+        t = _STAMPS[text] = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return t
+
+
+class Connection:
+    """One real-time socket carrying some subscriptions; it reads and counts until told to stop."""
+
+    def __init__(self, host: str, subs: list[Sub], stats: Stats) -> None:
+        self.host, self.subs, self.stats = host, subs, stats
+        self.acked = asyncio.Event()
+        self.ws: Any = None
+
+    async def open(self, read: bool = True, max_queue: int | None = 64) -> None:
+        url, auth = _url(self.host)
+        self.ws = await websockets.connect(
+            url, subprotocols=["graphql-ws"], max_size=None, max_queue=max_queue, open_timeout=120
+        )  # type: ignore[list-item]
+        await self.ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await self.ws.recv())["type"] == "connection_ack"
+        pending = set()
+        for i, s in enumerate(self.subs):
+            await self.ws.send(_start(str(i), s.field, s.job_id, auth))
+            pending.add(str(i))
+        while pending and read:
+            msg = json.loads(await self.ws.recv())
+            if msg["type"] == "start_ack":
+                pending.discard(msg["id"])
+            elif msg["type"] == "error":
+                raise RuntimeError(f"subscription refused: {msg}")
+        self.acked.set()
+
+    async def read(self) -> None:
+        stats, subs = self.stats, self.subs
+        async for raw in self.ws:
+            msg = json.loads(raw)
+            if msg["type"] != "data":
+                continue
+            now = time.time()
+            sub = subs[int(msg["id"])]
+            update = msg["payload"]["data"][sub.field]
+            status = update["status"]
+            for job_id in SUBSCRIPTIONS[sub.field].job_ids(update):
+                sub.got.add((job_id, status))
+            sub.count += 1
+            sub.ends += status in ENDS
+            stats.deliveries += 1
+            stats.lags.append(now - _stamp(update["updatedAt"]))
+            stats.last = now
+
+
+async def open_all(conns: list[Connection], at_once: int = 16) -> None:
+    """A few handshakes at a time: hundreds at once time out on a loaded machine."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(c: Connection) -> None:
+        async with gate:
+            await c.open()
+
+    await asyncio.gather(*(one(c) for c in conns))
+
+
+async def submit(http: httpx.AsyncClient, n: int, offset: int = 0) -> list[str]:
+    ids: list[str] = []
+    for i in range(0, n, 500):
+        inputs = [{"payload": IRIS[(offset + i + k) % 4]} for k in range(min(500, n - i))]
+        r = await http.post("/graphql", json={"query": SUBMIT_MANY, "variables": {"i": inputs}})
+        body = r.json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        ids += [j["jobId"] for j in body["data"]["submitJobs"]]
+    return ids
+
+
+def missing(subs: list[Sub], total_jobs: set[str]) -> list[str]:
+    """What any subscription lacks; empty when every one got all that matches it."""
+    problems = []
+    for name in FIELDS:
+        unfiltered = [s for s in subs if s.field == name and s.job_id is None]
+        union = set().union(*(s.got for s in unfiltered))
+        if name == "onJobUpdated":
+            ended = {j for j, status in union if status in ENDS}
+            if ended != total_jobs:
+                problems.append(f"{name}: {len(total_jobs - ended)} jobs' ends reached no subscriber")
+        lacking = [len(union - s.got) for s in unfiltered if union - s.got]
+        if lacking:
+            problems.append(
+                f"{name}: {len(lacking)} unfiltered subscriptions miss updates (up to {max(lacking)})"
+            )
+        for s in subs:
+            if s.field == name and s.job_id is not None:
+                want = {(j, st) for j, st in union if j == s.job_id and st != "QUEUED"}
+                if want - s.got:
+                    problems.append(f"{name}({s.job_id}): missing {sorted(want - s.got)}")
+    return problems
+
+
+async def run(args: argparse.Namespace) -> None:
+    batch = min(args.jobs, 10_000)
+    if args.jobs % batch:
+        raise SystemExit(f"--jobs must be a multiple of {batch}, so that every batch fills")
+    per_field = args.subscribers // len(FIELDS)
+    with server("--batch-window", "300", "--batch-size", str(batch)) as (host, proc):
+        stats = Stats()
+        async with httpx.AsyncClient(
+            base_url=f"http://{host}", headers={"x-api-key": KEY}, timeout=120, trust_env=False
+        ) as http:
+            # 1. The unfiltered half, and the stalled connection, before any job.
+            unfiltered = [Sub(name, None) for name in FIELDS for _ in range(per_field // 2)]
+            conns = [Connection(host, unfiltered[i : i + args.per_connection], stats)
+                     for i in range(0, len(unfiltered), args.per_connection)]  # fmt: skip
+            await open_all(conns)
+            readers = [asyncio.create_task(c.read()) for c in conns]
+            stall = None
+            if not args.no_stall:
+                stall = Connection(host, [Sub(FIELDS[0], None) for _ in range(100)], stats)
+                await stall.open(read=False, max_queue=1)
+            rss_before = peak_rss_mb(proc.pid)
+            pids = [proc.pid, *children(proc.pid)]
+            cpu0, t0 = sum(map(cpu_seconds, pids)), time.time()
+            # 2. Jobs that stay QUEUED, and a filtered subscription on each of some of them.
+            first = batch - min(500, batch // 2)
+            ids = await submit(http, first)
+            filtered = [
+                Sub(name, ids[i % len(ids)]) for name in FIELDS for i in range(per_field - per_field // 2)
+            ]
+            more = [Connection(host, filtered[i : i + args.per_connection], stats)
+                    for i in range(0, len(filtered), args.per_connection)]  # fmt: skip
+            await open_all(more)
+            readers += [asyncio.create_task(c.read()) for c in more]
+            # 3. The rest: every batch fills, seals and runs.
+            ids += await submit(http, args.jobs - first, first)
+            subs = unfiltered + filtered
+            jobs = set(ids)
+            ending = [s for s in subs if s.field == "onJobUpdated"]
+            for _ in range(int(args.timeout / 0.2)):  # the readers bump the counters this polls
+                if all(s.ends >= (1 if s.job_id else len(jobs)) for s in ending):
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)  # what else is on its way (onJobsMoved has no end to wait for)
+            cpu = sum(map(cpu_seconds, pids)) - cpu0
+            problems = missing(subs, jobs)
+            for r in readers:
+                r.cancel()
+            closed = await stalled_close(stall) if stall is not None else None
+            rss = peak_rss_mb(proc.pid)
+        report(args, stats, t0, cpu=cpu, rss=(rss_before, rss), closed=closed,
+               connections=len(conns) + len(more), missed=len(problems))  # fmt: skip
+        if problems:
+            raise SystemExit("MISSED UPDATES:\n  " + "\n  ".join(problems[:20]))
+
+
+async def stalled_close(stall: Connection) -> str:
+    """How the server ended the connection that never read (reading it now, to the end)."""
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                await stall.ws.recv()
+    except ConnectionClosed as exc:
+        rcvd = exc.rcvd
+        return f"{rcvd.code} {rcvd.reason!r}" if rcvd else "closed without a close frame"
+    except TimeoutError:
+        return "NOT CLOSED"
+
+
+def report(args: argparse.Namespace, stats: Stats, t0: float, *, cpu: float, rss: tuple[float, float],
+           closed: str | None, connections: int, missed: int) -> None:  # fmt: skip
+    lags = sorted(stats.lags)
+    elapsed = stats.last - t0
+    print("| measure | value |\n| --- | --- |")
+    print(f"| subscriptions (half filtered by jobId) on connections | {args.subscribers} on {connections} |")
+    print(f"| jobs | {args.jobs:,} |")
+    print(f"| updates delivered (each counted per subscription) | {stats.deliveries:,} |")
+    print(f"| subscriptions missing an update | {'none' if not missed else f'**{missed} (FAILED)**'} |")
+    print(f"| delivery rate | {stats.deliveries / elapsed:,.0f} /s over {elapsed:.1f} s |")
+    print(f"| lag publish->receipt, median / p95 / max | {statistics.median(lags) * 1000:.0f} / "
+          f"{lags[int(0.95 * (len(lags) - 1))] * 1000:.0f} / {lags[-1] * 1000:.0f} ms |")  # fmt: skip
+    print(
+        f"| server + model CPU | {cpu:.1f} s ({cpu / max(stats.deliveries, 1) * 1e6:.1f} µs per delivery) |"
+    )
+    print(f"| peak RSS of asyncml serve, before jobs / at the end | {rss[0]:.0f} / {rss[1]:.0f} MB |")
+    if closed is not None:
+        print(f"| the connection that never read (100 subscriptions) | closed: {closed} |")
+        if not closed.startswith("4429"):
+            raise SystemExit(f"the stalled connection was not cut off with 4429: {closed}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--per-connection", type=int, default=2)
+    parser.add_argument("--no-stall", action="store_true", help="without the connection that never reads")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every update")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
