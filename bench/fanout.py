@@ -27,12 +27,14 @@ import argparse
 import asyncio
 import base64
 import json
+import multiprocessing
 import statistics
 import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection as Connection_
 from typing import Any
 
 import httpx
@@ -106,8 +108,11 @@ class Connection:
         self.host, self.subs, self.stats = host, subs, stats
         self.acked = asyncio.Event()
         self.ws: Any = None
+        self.ended: str | None = None  # how the server closed it, if it did
 
-    async def open(self, read: bool = True, max_queue: int | None = 64) -> None:
+    async def open(self, read: bool = True, max_queue: int | None = None) -> None:
+        # max_queue=None: the library reads the socket however far behind this process is, so it
+        # answers the server's pings (uvicorn closes a socket whose pong is 20 s late).
         url, auth = _url(self.host)
         self.ws = await websockets.connect(
             url, subprotocols=["graphql-ws"], max_size=None, max_queue=max_queue, open_timeout=120
@@ -127,6 +132,14 @@ class Connection:
         self.acked.set()
 
     async def read(self) -> None:
+        try:
+            await self._read()
+        except ConnectionClosed as exc:
+            self.ended = f"{exc.rcvd.code} {exc.rcvd.reason!r}" if exc.rcvd else "closed"
+        else:
+            self.ended = "closed normally"
+
+    async def _read(self) -> None:
         stats, subs = self.stats, self.subs
         async for raw in self.ws:
             msg = json.loads(raw)
@@ -168,27 +181,99 @@ async def submit(http: httpx.AsyncClient, n: int, offset: int = 0) -> list[str]:
     return ids
 
 
-def missing(subs: list[Sub], total_jobs: set[str]) -> list[str]:
+def worker_main(pipe: Connection_, host: str, per_connection: int) -> None:
+    """One client process: its share of the subscriptions, opened and read on its own event loop."""
+    asyncio.run(_worker(pipe, host, per_connection))
+
+
+async def _worker(pipe: Connection_, host: str, per_connection: int) -> None:
+    loop = asyncio.get_running_loop()
+    stats, subs, conns, readers = Stats(), list[Sub](), list[Connection](), list[asyncio.Task[None]]()
+    while True:
+        command, arg = await loop.run_in_executor(None, pipe.recv)
+        if command == "open":
+            new = [Sub(name, job_id) for name, job_id in arg]
+            opened = [Connection(host, new[i : i + per_connection], stats)
+                      for i in range(0, len(new), per_connection)]  # fmt: skip
+            await open_all(opened)
+            readers += [asyncio.create_task(c.read()) for c in opened]
+            subs += new
+            conns += opened
+            pipe.send("ok")
+        elif command == "wait":
+            jobs, timeout = arg
+            ending = [s for s in subs if s.field == "onJobUpdated"]
+            for _ in range(int(timeout / 0.2)):  # the readers bump the counters this polls
+                if all(s.ends >= (1 if s.job_id else jobs) for s in ending) or any(c.ended for c in conns):
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)  # what else is on its way (onJobsMoved has no end to wait for)
+            for r in readers:
+                r.cancel()
+            unions = {
+                n: set().union(*(s.got for s in subs if s.field == n and s.job_id is None)) for n in FIELDS
+            }
+            pipe.send({
+                "unions": unions,
+                "unfiltered": [(s.field, len(s.got)) for s in subs if s.job_id is None],
+                "filtered": [(s.field, s.job_id, s.got) for s in subs if s.job_id is not None],
+                "lags": stats.lags.tobytes(), "deliveries": stats.deliveries, "last": stats.last,
+                "ended": [c.ended for c in conns if c.ended],
+            })  # fmt: skip
+            return
+
+
+def missing(results: list[dict[str, Any]], total_jobs: set[str]) -> list[str]:
     """What any subscription lacks; empty when every one got all that matches it."""
-    problems = []
+    problems = [f"{len(r['ended'])} connections were closed by the server: {sorted(set(r['ended']))}"
+                for r in results if r["ended"]]  # fmt: skip
     for name in FIELDS:
-        unfiltered = [s for s in subs if s.field == name and s.job_id is None]
-        union = set().union(*(s.got for s in unfiltered))
+        union = set().union(*(r["unions"][name] for r in results))
         if name == "onJobUpdated":
             ended = {j for j, status in union if status in ENDS}
             if ended != total_jobs:
                 problems.append(f"{name}: {len(total_jobs - ended)} jobs' ends reached no subscriber")
-        lacking = [len(union - s.got) for s in unfiltered if union - s.got]
+        # A subscription's updates are within its process's union, so its size says it has them all.
+        lacking = [
+            len(union) - n for r in results for f, n in r["unfiltered"] if f == name and n < len(union)
+        ]
         if lacking:
             problems.append(
                 f"{name}: {len(lacking)} unfiltered subscriptions miss updates (up to {max(lacking)})"
             )
-        for s in subs:
-            if s.field == name and s.job_id is not None:
-                want = {(j, st) for j, st in union if j == s.job_id and st != "QUEUED"}
-                if want - s.got:
-                    problems.append(f"{name}({s.job_id}): missing {sorted(want - s.got)}")
+        for r in results:
+            for f, job_id, got in r["filtered"]:
+                want = {(j, st) for j, st in union if f == name and j == job_id and st != "QUEUED"}
+                if want - got:
+                    problems.append(f"{name}({job_id}): missing {sorted(want - got)}")
     return problems
+
+
+class Clients:
+    """The subscriber processes, driven from the benchmark's event loop."""
+
+    def __init__(self, host: str, n: int, per_connection: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.procs = []
+        for _ in range(n):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=worker_main, args=(theirs, host, per_connection), daemon=True)
+            proc.start()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+
+    async def ask(self, messages: list[tuple[str, Any]]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        for pipe, message in zip(self.pipes, messages, strict=True):
+            pipe.send(message)
+        return await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in self.pipes))
+
+    async def open(self, specs: list[tuple[str, str | None]]) -> None:
+        n = len(self.pipes)
+        answers = await self.ask([("open", specs[k::n]) for k in range(n)])
+        if any(a != "ok" for a in answers):
+            raise RuntimeError(answers)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -197,57 +282,53 @@ async def run(args: argparse.Namespace) -> None:
         raise SystemExit(f"--jobs must be a multiple of {batch}, so that every batch fills")
     per_field = args.subscribers // len(FIELDS)
     with server("--batch-window", "300", "--batch-size", str(batch)) as (host, proc):
-        stats = Stats()
+        clients = Clients(host, args.clients, args.per_connection)
         async with httpx.AsyncClient(
             base_url=f"http://{host}", headers={"x-api-key": KEY}, timeout=120, trust_env=False
         ) as http:
             # 1. The unfiltered half, and the stalled connection, before any job.
-            unfiltered = [Sub(name, None) for name in FIELDS for _ in range(per_field // 2)]
-            conns = [Connection(host, unfiltered[i : i + args.per_connection], stats)
-                     for i in range(0, len(unfiltered), args.per_connection)]  # fmt: skip
-            await open_all(conns)
-            readers = [asyncio.create_task(c.read()) for c in conns]
-            stall = None
+            await clients.open([(name, None) for name in FIELDS for _ in range(per_field // 2)])
+            stall = watcher = None
             if not args.no_stall:
-                stall = Connection(host, [Sub(FIELDS[0], None) for _ in range(100)], stats)
+                stall = Connection(host, [Sub(FIELDS[0], None) for _ in range(100)], Stats())
                 await stall.open(read=False, max_queue=1)
+                watcher = asyncio.create_task(stalled_close(stall, http, args.subscribers))
             rss_before = peak_rss_mb(proc.pid)
             pids = [proc.pid, *children(proc.pid)]
             cpu0, t0 = sum(map(cpu_seconds, pids)), time.time()
             # 2. Jobs that stay QUEUED, and a filtered subscription on each of some of them.
             first = batch - min(500, batch // 2)
             ids = await submit(http, first)
-            filtered = [
-                Sub(name, ids[i % len(ids)]) for name in FIELDS for i in range(per_field - per_field // 2)
-            ]
-            more = [Connection(host, filtered[i : i + args.per_connection], stats)
-                    for i in range(0, len(filtered), args.per_connection)]  # fmt: skip
-            await open_all(more)
-            readers += [asyncio.create_task(c.read()) for c in more]
+            n_filtered = per_field - per_field // 2
+            await clients.open([(name, ids[i % len(ids)]) for name in FIELDS for i in range(n_filtered)])
             # 3. The rest: every batch fills, seals and runs.
             ids += await submit(http, args.jobs - first, first)
-            subs = unfiltered + filtered
-            jobs = set(ids)
-            ending = [s for s in subs if s.field == "onJobUpdated"]
-            for _ in range(int(args.timeout / 0.2)):  # the readers bump the counters this polls
-                if all(s.ends >= (1 if s.job_id else len(jobs)) for s in ending):
-                    break
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(0.5)  # what else is on its way (onJobsMoved has no end to wait for)
+            results = await clients.ask([("wait", (args.jobs, args.timeout))] * args.clients)
             cpu = sum(map(cpu_seconds, pids)) - cpu0
-            problems = missing(subs, jobs)
-            for r in readers:
-                r.cancel()
-            closed = await stalled_close(stall) if stall is not None else None
+            problems = missing(results, set(ids))
+            closed = await watcher if watcher is not None else None
             rss = peak_rss_mb(proc.pid)
+        stats = Stats()
+        for r in results:
+            stats.lags.frombytes(r["lags"])
+            stats.deliveries += r["deliveries"]
+            stats.last = max(stats.last, r["last"])
         report(args, stats, t0, cpu=cpu, rss=(rss_before, rss), closed=closed,
-               connections=len(conns) + len(more), missed=len(problems))  # fmt: skip
+               connections=-(-args.subscribers // args.per_connection), missed=len(problems))  # fmt: skip
         if problems:
             raise SystemExit("MISSED UPDATES:\n  " + "\n  ".join(problems[:20]))
 
 
-async def stalled_close(stall: Connection) -> str:
-    """How the server ended the connection that never read (reading it now, to the end)."""
+async def stalled_close(stall: Connection, http: httpx.AsyncClient, others: int) -> str:
+    """How the server ended the connection that never read. It reads nothing until the server has
+    dropped its 100 subscriptions (the client has not read a byte yet), then reads to the end."""
+    for _ in range(3000):
+        subscribers = (await http.get("/healthz")).json()["subscribers"]["onJobUpdated"]
+        if subscribers <= others:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        return "NOT CLOSED: its subscriptions were never dropped"
     try:
         async with asyncio.timeout(60):
             while True:
@@ -286,6 +367,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--per-connection", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=4, help="subscriber processes (one cannot keep up)")
     parser.add_argument("--no-stall", action="store_true", help="without the connection that never reads")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every update")
     asyncio.run(run(parser.parse_args()))
