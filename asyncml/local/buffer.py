@@ -73,10 +73,7 @@ class Buffer:
                 self._first_seen = self.clock.now() if self._ids else None
                 self._first_mono = time.monotonic()
                 try:
-                    # In a thread: sealing writes the batch file and moves up to 10,000 jobs twice,
-                    # and SQLite and file writes let go of the GIL, so the API and the fan-out get
-                    # on meanwhile. One seal at a time still, in order.
-                    await asyncio.to_thread(seal, ids, first_seen)
+                    seal(ids, first_seen)
                     self._retry_in = RETRY_FIRST_S
                 except Exception:
                     # Like a Lambda error on a Kinesis batch: the same records come again, after a
@@ -91,3 +88,4 @@ class Buffer:
                     break
                 if len(self._ids) < self.batch_size:
                     break
+                await asyncio.sleep(0)  # let the API answer between back-to-back full batches

@@ -86,17 +86,6 @@ class EmulatorRunner:
     def _launch(self, name: str, request: dict[str, Any]) -> None:
         if self._loop is None or self.on_done is None:
             raise RuntimeError("EmulatorRunner.bind() must be called before a job starts")
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._spawn(name, request)
-        else:  # the buffer seals (and so starts transforms) in a worker thread
-            self._loop.call_soon_threadsafe(self._spawn, name, request)
-
-    def _spawn(self, name: str, request: dict[str, Any]) -> None:
-        assert self._loop is not None  # _launch checked it
         task = self._loop.create_task(self._run(name, request))
         self._tasks[name] = task
         task.add_done_callback(lambda _t: self._tasks.pop(name, None))
