@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import websockets
+from local_floor import floor_rate
 
 KEY = "da2-benchmarkkeybenchmarkkey0"
 SUBSCRIBE = (
@@ -37,6 +38,8 @@ SUBSCRIBE = (
 )
 SUBMIT_ONE = "mutation($p: String!) { submitJob(input: {payload: $p}) { jobId status } }"
 SUBMIT_MANY = "mutation($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { jobId } }"
+# The same answer, but an alias takes it off the fast path (local/api/fast_submit.py) to strawberry.
+SUBMIT_MANY_ALIASED = "mutation($i: [SubmitJobInput!]!) { submitJobs: submitJobs(inputs: $i) { jobId } }"
 IRIS = ["5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5", "4.9,3.1,1.5,0.1"]
 
 
@@ -47,12 +50,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(*flags: str, src: str | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`src`: a source tree (e.g. `git archive` of an earlier commit) whose asyncml the server runs."""
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         cmd = [sys.executable, "-m", "asyncml.cli", "serve", "--port", str(port), "--data-dir", data,
                "--api-key", KEY, *flags]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if out := os.environ.get("BENCH_PYINSTRUMENT"):  # a text profile of the server, written at exit
+            cmd[1:3] = ["-m", "pyinstrument", "-r", "text", "-o", f"{out}.{port}.txt", "-m", "asyncml.cli"]
+        env = {**os.environ, "PYTHONPATH": src} if src else None
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -65,7 +72,7 @@ def server(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         finally:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(10)
+                proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
 
@@ -87,6 +94,12 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used: on a shared machine, steadier than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -184,7 +197,7 @@ async def submit_rate(host: str, total: int, concurrency: int) -> float:
         return total / (time.perf_counter() - t0)
 
 
-async def throughput(host: str, total: int) -> dict[str, float]:
+async def throughput(host: str, total: int, query: str = SUBMIT_MANY) -> dict[str, float]:
     sub = Subscriber(host)
     task = asyncio.create_task(sub.run())
     await asyncio.wait_for(sub.ready.wait(), 30)
@@ -192,7 +205,7 @@ async def throughput(host: str, total: int) -> dict[str, float]:
     t0 = time.perf_counter()
     async with httpx.AsyncClient(base_url=f"http://{host}", timeout=60) as client:
         for _ in range(total // 500):
-            await gql(client, SUBMIT_MANY, {"i": chunk})
+            await gql(client, query, {"i": chunk})
     submitted = time.perf_counter() - t0
     try:
         await asyncio.wait_for(sub.all_done(total), 600)
@@ -211,6 +224,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=1000, help="for the throughput run")
     parser.add_argument("--parts", default="latency,http,throughput")
+    parser.add_argument(
+        "--baseline", help="a source tree (git archive of an earlier commit): the throughput part runs "
+        "on it too, alternating, and the ratio is printed", default=None)  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="throughput rounds (each on current and baseline code)"
+    )
+    parser.add_argument(
+        "--strawberry", action="store_true",
+        help="also run throughput with submitJobs aliased: strawberry answers it (no fast path)")  # fmt: skip
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     rows = []
@@ -293,19 +315,60 @@ def run_http(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
     rows = []
-    with server("--batch-window", "0.5", "--batch-size", str(args.batch_size)) as (host, proc):
+    # The floor runs first, alone: the server and its model are not started yet.
+    chunk = [{"payload": IRIS[i % 4]} for i in range(500)]
+    floor, floor_cpu = floor_rate(
+        args.jobs, json.dumps({"query": SUBMIT_MANY, "variables": {"i": chunk}}).encode()
+    )
+    rows.append(("one-process floor, same records (bench/local_floor.py)", f"{floor:,.0f} records/s"))
+    rows.append(("one-process floor, records per CPU second", f"{floor_cpu:,.0f}"))
+    variants: list[tuple[str, str | None, str]] = [("", None, SUBMIT_MANY)]
+    if args.strawberry:
+        variants.append((" (submitJobs via strawberry)", None, SUBMIT_MANY_ALIASED))
+    if args.baseline:
+        variants.append((f" (baseline {args.baseline})", args.baseline, SUBMIT_MANY))
+    rates: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        for label, src, query in variants:
+            rate, used, more = throughput_once(args, src, query)
+            rates.setdefault(label, []).append(rate)
+            cpu.setdefault(label, []).append(used)
+            if label == "":
+                rows += more
+    name = f"end to end, {args.jobs:,} jobs, submitJobs of 500, 1 subscriber, batch size {args.batch_size}"
+    mine = statistics.median(rates[""])
+    for label, values in rates.items():
+        shown = ", ".join(f"{v:,.0f}" for v in values)
+        rows.append((name + label, f"{shown} records/s"))
+        per_cpu = ", ".join(f"{args.jobs / c:,.0f}" for c in cpu[label])
+        rows.append(("records per CPU second of asyncml serve and its model" + label, per_cpu))
+        share = args.jobs / statistics.median(cpu[label]) / floor_cpu
+        rows.append(("asyncml / floor, per CPU second" + label, f"**{share:.1%}**"))
+        rows.append(("asyncml / floor" + label, f"**{statistics.median(values) / floor:.1%}** (aim >= 40%)"))
+        if label:
+            rows.append((f"gain over{label}", f"**{mine / statistics.median(values):.2f}x**"))
+            cpu_gain = statistics.median(cpu[label]) / statistics.median(cpu[""])
+            rows.append((f"gain in server CPU per record over{label}", f"**{cpu_gain:.2f}x**"))
+    return rows
+
+
+def throughput_once(
+    args: argparse.Namespace, src: str | None, query: str
+) -> tuple[float, float, list[tuple[str, str]]]:
+    rows = []
+    with server("--batch-window", "0.5", "--batch-size", str(args.batch_size), src=src) as (host, proc):
         spy = profiled(proc, "throughput")
-        out = asyncio.run(throughput(host, args.jobs))
+        pids = [proc.pid, *children(proc.pid)]
+        before = sum(map(cpu_seconds, pids))
+        out = asyncio.run(throughput(host, args.jobs, query))
+        used = sum(map(cpu_seconds, pids)) - before
         stop_profile(spy)
-        name = (
-            f"end to end, {args.jobs:,} jobs, submitJobs of 500, 1 subscriber, batch size {args.batch_size}"
-        )
-        rows.append((name, f"{out['records_per_s']:,.0f} records/s ({out['elapsed']:.1f} s)"))
         rows.append(("subscription events received", f"{out['events']:,}"))
         rows.append(("peak RSS, asyncml serve", f"{peak_rss_mb(proc.pid):.0f} MB"))
         for child in children(proc.pid):
             rows.append(("peak RSS, demo model process", f"{peak_rss_mb(child):.0f} MB"))
-    return rows
+    return out["records_per_s"], used, rows
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -279,8 +280,14 @@ def _read_token(token: str | None) -> int:
     return seq
 
 
+# The jobs a move returns share their stamps (a submit call's submittedAt, a move's updatedAt):
+# parsed once each, not three times per row.
+_parse_ts = lru_cache(maxsize=4096)(datetime.fromisoformat)
+_STATUS = {s.value: s for s in JobStatus}
+
+
 def _ts(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return _parse_ts(text) if text else None
 
 
 def _job_row(j: Job) -> tuple[Any, ...]:
@@ -293,9 +300,9 @@ def _job_row(j: Job) -> tuple[Any, ...]:
 
 def _job(r: Sequence[Any]) -> Job:
     return Job(
-        job_id=r[0], status=JobStatus(r[1]), payload=r[2], result=r[3], error=r[4], batch_id=r[5],
-        transform_job_name=r[6], metadata=r[7], client_token=r[8], submitted_at=datetime.fromisoformat(r[9]),
-        updated_at=datetime.fromisoformat(r[10]), completed_at=_ts(r[11]), attempt=r[12],
+        job_id=r[0], status=_STATUS[r[1]], payload=r[2], result=r[3], error=r[4], batch_id=r[5],
+        transform_job_name=r[6], metadata=r[7], client_token=r[8], submitted_at=_parse_ts(r[9]),
+        updated_at=_parse_ts(r[10]), completed_at=_ts(r[11]), attempt=r[12],
     )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("asyncml.subscriptions")
@@ -38,7 +39,10 @@ class Outbox:
         self.budget = budget
         self.on_too_slow = on_too_slow  # the owner ends its subscriptions (and may say why)
         self.queued_bytes = 0
-        self._frames: asyncio.Queue[str | None] = asyncio.Queue()
+        # A deque and one wake-up event, not an asyncio.Queue: at 20,000 updates/s the queue's
+        # futures and wake-ups per frame cost a sizeable share of the writer (docs/performance.md).
+        self._frames: deque[str | None] = deque()
+        self._more = asyncio.Event()
         self.closing = False
         self.close_code, self.close_reason = 1000, ""
         self._writer: asyncio.Task[None] | None = None
@@ -49,13 +53,12 @@ class Outbox:
             return
         self.queued_bytes += len(frame)
         if self.queued_bytes <= self.budget:
-            self._frames.put_nowait(frame)
-            self._start()
+            self._frames.append(frame)
+            self._wake()
             return
         reason = too_slow_reason(self.budget)
         log.warning("closing a WebSocket: %s", reason)
-        while not self._frames.empty():  # drop what the client would never read in time
-            self._frames.get_nowait()
+        self._frames.clear()  # drop what the client would never read in time
         self.queued_bytes = 0
         if self.on_too_slow is not None:
             self.on_too_slow()  # may put one last frame saying why
@@ -68,8 +71,8 @@ class Outbox:
         if self.closing:
             return
         self.closing, self.close_code, self.close_reason = True, code, reason
-        self._frames.put_nowait(None)
-        self._start()
+        self._frames.append(None)
+        self._wake()
 
     async def flush(self, wait: float) -> None:
         """Wait (a bounded time) for the writer: the connection's handler is about to return."""
@@ -78,13 +81,22 @@ class Outbox:
                 await asyncio.wait_for(asyncio.shield(self._writer), wait)
             self._writer.cancel()
 
-    def _start(self) -> None:
+    def _wake(self) -> None:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
+        else:
+            self._more.set()
+
+    async def _next(self) -> str | None:
+        while not self._frames:
+            self._more.clear()
+            await self._more.wait()
+        return self._frames.popleft()
 
     async def _write(self) -> None:
+        frames = self._frames
         try:
-            while (frame := await self._frames.get()) is not None:
+            while (frame := frames.popleft() if frames else await self._next()) is not None:
                 self.queued_bytes -= len(frame)
                 self._sending = True
                 await self._send(frame)

@@ -1,0 +1,129 @@
+"""submitJobs answered without strawberry (local/api/fast_submit.py) gives strawberry's very answer.
+
+Each document goes to the same server twice: once as sent (the fast path when it applies), once with
+the fast path switched off. With clientTokens both calls return the same stored jobs, so the two
+bodies must be equal byte for byte, errors included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from asyncml.local.api import fast_submit
+from tests.e2e.conftest import LiveServer
+
+MANY = "mutation ($inputs: [SubmitJobInput!]!) { submitJobs(inputs: $inputs) { %s } }"
+ALL = (
+    "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt "
+    "completedAt attempt"
+)
+
+
+def both(held: LiveServer, monkeypatch: pytest.MonkeyPatch, query: str, variables: Any) -> tuple[str, str]:
+    fast = held.post(query, variables).text
+    with monkeypatch.context() as m:
+        m.setattr(fast_submit, "plan_of", lambda _query: None)
+        slow = held.post(query, variables).text
+    return fast, slow
+
+
+def tokens(prefix: str, n: int, **extra: Any) -> list[dict[str, Any]]:
+    return [{"payload": f"5.1,3.5,1.4,{i}", "clientToken": f"{prefix}-{i}", **extra} for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("selection", "inputs"),
+    [
+        ("jobId", tokens("ids", 500)),
+        (ALL, tokens("all", 3, metadata='{"user": "ana"}')),
+        ("__typename jobId jobId status", tokens("typename", 2)),
+        ("jobId metadata", tokens("structured", 2, metadata={"user": "ana", "n": [1, 2]})),
+        ("jobId metadata", tokens("null", 2, metadata=None)),
+    ],
+    ids=["500-ids", "every-field", "typename-and-repeats", "structured-metadata", "null-metadata"],
+)
+def test_accepted_inputs_get_strawberrys_answer(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch, selection: str, inputs: list[dict[str, Any]]
+) -> None:
+    fast, slow = both(held, monkeypatch, MANY % selection, {"inputs": inputs})
+    assert fast == slow
+    assert '"errors"' not in fast
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"inputs": [{"payload": "1,2"}] * 501},
+        {"inputs": []},
+        {"inputs": [{"payload": "1,2"}, {"payload": "a\nb"}]},
+        {"inputs": [{"payload": "1,2", "metadata": "{not json"}]},
+        {"inputs": [{"payload": 12}]},
+        {"inputs": [{"payload": "1,2", "colour": "red"}]},
+        {"inputs": [{"clientToken": "t"}]},
+        {"inputs": None},
+        {},
+        {"inputs": [{"payload": "1,2", "clientToken": "same"}, {"payload": "3,4", "clientToken": "same"}]},
+    ],
+    ids=[
+        "501",
+        "empty",
+        "newline",
+        "bad-json",
+        "int-payload",
+        "unknown-field",
+        "no-payload",
+        "null",
+        "missing",
+        "token-disagrees",
+    ],
+)
+def test_refused_inputs_get_strawberrys_error(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch, variables: dict[str, Any]
+) -> None:
+    before = held.job_count()
+    fast, slow = both(held, monkeypatch, MANY % "jobId status", variables)
+    assert fast == slow
+    assert '"errors"' in fast
+    assert held.job_count() == before
+
+
+def test_one_object_for_the_list_is_coerced_to_a_list_of_one(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = both(held, monkeypatch, MANY % "jobId", {"inputs": {"payload": "1,2", "clientToken": "one"}})
+    assert fast == slow
+    assert '"errors"' not in fast
+
+
+def test_a_token_reused_with_another_payload_is_the_same_conflict(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held.post(MANY % "jobId", {"inputs": [{"payload": "1,2", "clientToken": "reused"}]})
+    fast, slow = both(
+        held, monkeypatch, MANY % "jobId", {"inputs": [{"payload": "9,9", "clientToken": "reused"}]}
+    )
+    assert fast == slow
+    assert "clientToken 'reused' was first sent with a different payload" in fast
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mutation ($i: [SubmitJobInput!]!) { a: submitJobs(inputs: $i) { jobId } }",
+        "mutation ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { id: jobId } }",
+        "mutation ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { ...J } } fragment J on Job { jobId }",
+        "mutation ($i: [SubmitJobInput]!) { submitJobs(inputs: $i) { jobId } }",
+        "mutation ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { jobId nope } }",
+        "mutation ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) }",
+        "query ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { jobId } }",
+    ],
+    ids=["alias", "field-alias", "fragment", "nullable-items", "unknown-field", "no-selection", "query"],
+)
+def test_other_documents_go_to_strawberry(query: str) -> None:
+    assert fast_submit.plan_of(query) is None
+
+
+def test_the_bench_document_takes_the_fast_path() -> None:
+    plan = fast_submit.plan_of(MANY % "jobId")
+    assert plan is not None and plan.fields == ("jobId",)
