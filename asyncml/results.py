@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
+from typing import Any
 
 from asyncml import batch_files, queries, record_errors
 from asyncml.model import JOB_TERMINAL, Batch, BatchStatus, JobMove, JobStatus
@@ -108,7 +109,7 @@ def _fail_jobs(ports: Ports, batch: Batch, reason: str) -> int:
 
 def _finish_batch(ports: Ports, batch: Batch, status: BatchStatus, error: str | None) -> Batch | None:
     counts = ports.store.count_batch_jobs(batch.batch_id)
-    changes: dict[str, object] = {
+    changes: dict[str, Any] = {
         "completed_count": counts.get(JobStatus.COMPLETED, 0),
         "failed_count": counts.get(JobStatus.FAILED, 0),
     }
