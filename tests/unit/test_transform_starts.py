@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from asyncml import batch_files, batcher, queries, shapes, transform
 from asyncml.model import Batch, BatchStatus, JobStatus
 from asyncml.ports import Ports
@@ -126,3 +128,42 @@ def test_a_refused_batch_says_why_it_waits(ports: Ports) -> None:
     assert stored is not None
     assert shapes.batch(stored)["error"] == f"waiting to start (attempt 1 was refused): {REFUSAL}"
     assert ports.publisher.batches[-1] == stored  # type: ignore[attr-defined]  # subscribers hear it
+
+
+def _records_per_transform(ports: Ports, jobs_per_second: int, minutes: int) -> list[int]:
+    """Batches of 100 arrive at `jobs_per_second` (as the batcher seals them), the rule ticks every
+    minute with the stack's defaults; how many records each transform started over."""
+    per_second = max(1, jobs_per_second // 100)
+    for second in range(minutes * 60):
+        for k in range(per_second):
+            now = ports.clock.now()
+            batch_id = f"{now:%Y%m%d-%H%M%S}-{k:08x}"
+            key = f"data/{now:%Y/%m/%d}/{batch_id}.csv"
+            ports.store.create_batch(Batch(batch_id, BatchStatus.BATCHED, 100, now, now, key))
+        ports.clock.advance(1)  # type: ignore[attr-defined]
+        if second % 60 == 59:
+            transform.tick(ports)
+    counts = []
+    for request in ports.runner.requests:  # type: ignore[attr-defined]
+        manifest = batch_files.MANIFEST_PREFIX + request["TransformJobName"] + ".json"
+        counts.append(100 * (len(json.loads(b"".join(ports.bucket.read_chunks(manifest)))) - 1))
+    return counts
+
+
+def test_at_the_defaults_every_transform_covers_5000_records_or_more_from_100_jobs_a_second(
+    ports: Ports,
+) -> None:
+    ports = with_settings(ports, trigger="schedule")  # the template's default; Settings' own thresholds
+    counts = _records_per_transform(ports, 100, 20)
+    assert len(counts) >= 10 and min(counts) >= 5000, counts
+
+
+def test_a_trickle_still_starts_within_the_max_wait(ports: Ports) -> None:
+    ports = with_settings(ports, trigger="schedule")
+    # One job every 10 s: 5,000 records would take 14 hours; the oldest batch's wait starts them.
+    for second in range(0, 11 * 60, 10):
+        seal(ports, 1)
+        ports.clock.advance(10)  # type: ignore[attr-defined]
+        if second % 60 == 50:
+            transform.tick(ports)
+    assert len(ports.runner.requests) == 2  # type: ignore[attr-defined]  # at minutes 5 and 10
