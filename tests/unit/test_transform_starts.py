@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from asyncml import batch_files, batcher, queries, shapes, transform
@@ -167,3 +168,24 @@ def test_a_trickle_still_starts_within_the_max_wait(ports: Ports) -> None:
         if second % 60 == 50:
             transform.tick(ports)
     assert len(ports.runner.requests) == 2  # type: ignore[attr-defined]  # at minutes 5 and 10
+
+
+async def test_the_local_timer_re_drives_a_refused_start_with_either_trigger(ports: Ports) -> None:
+    from asyncml.local.triggers import Triggers
+
+    ports = with_settings(ports, schedule_seconds=0.01)  # trigger s3, the local default
+    batch = seal(ports)
+    ports.runner.refuse = REFUSAL  # type: ignore[attr-defined]
+    assert transform.start_batch(ports, batch.input_key) is None
+    ports.runner.refuse = None  # type: ignore[attr-defined]
+    ports.clock.advance(60)  # type: ignore[attr-defined]  # the first backoff is over
+    task = asyncio.create_task(Triggers(ports, runner=None).schedule_loop())  # type: ignore[arg-type]
+    try:
+        for _ in range(3000):  # until a tick ran, however slow the machine (30 s at most)
+            if status(ports, batch) is BatchStatus.PROCESSING:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert status(ports, batch) is BatchStatus.PROCESSING
+    assert [r["TransformJobName"] for r in ports.runner.requests] == [f"asyncml-{batch.batch_id}"]  # type: ignore[attr-defined]
