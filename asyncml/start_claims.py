@@ -40,19 +40,20 @@ def launch(ports: Ports, name: str, batches: Sequence[Batch], request: dict[str,
 
 
 def refused(ports: Ports, name: str, batches: Sequence[Batch], error: str) -> None:
+    """Record SageMaker's refusal on each batch, or, once the oldest is start_give_up_seconds old,
+    fail them all with it (together: they share one transform job and its manifest)."""
     settings, now = ports.settings, ports.clock.now()
-    give_up = timedelta(seconds=settings.start_give_up_seconds)
+    waited = now - min(b.created_at for b in batches)
     for batch in batches:
         attempts = batch.start_attempts + 1
-        if now - batch.created_at >= give_up:
-            waited = _duration(now - batch.created_at)
-            reason = f"the transform job could not start ({attempts} attempts in {waited}): {error}"
-            results.fail_batch(ports, batch, reason)
-        else:
-            changes: dict[str, Any] = {"start_attempts": attempts, "start_error": error, "claimed_by": name}
-            moved = ports.store.move_batch(batch.batch_id, BatchStatus.BATCHED, now, **changes)
-            if moved is not None:  # its error now says why it waits (shapes.batch)
-                ports.publisher.publish_batch(moved)
+        if waited >= timedelta(seconds=settings.start_give_up_seconds):
+            tried = f"{attempts} attempts in {_duration(waited)}"
+            results.fail_batch(ports, batch, f"the transform job could not start ({tried}): {error}")
+            continue
+        changes: dict[str, Any] = {"start_attempts": attempts, "start_error": error, "claimed_by": name}
+        moved = ports.store.move_batch(batch.batch_id, BatchStatus.BATCHED, now, **changes)
+        if moved is not None:  # its error now says why it waits (shapes.batch)
+            ports.publisher.publish_batch(moved)
 
 
 def is_due(settings: Settings, batch: Batch, now: datetime) -> bool:

@@ -189,3 +189,20 @@ async def test_the_local_timer_re_drives_a_refused_start_with_either_trigger(por
         task.cancel()
     assert status(ports, batch) is BatchStatus.PROCESSING
     assert [r["TransformJobName"] for r in ports.runner.requests] == [f"asyncml-{batch.batch_id}"]  # type: ignore[attr-defined]
+
+
+def test_the_batches_of_one_refused_transform_fail_together_at_the_oldests_bound(ports: Ports) -> None:
+    ports = with_settings(ports, trigger="schedule", transform_min_records=1, start_give_up_seconds=3600)
+    old = seal(ports)
+    ports.clock.advance(1800)  # type: ignore[attr-defined]
+    young = seal(ports)
+    ports.runner.refuse = "ValidationException: Could not find model asyncml-demo"  # type: ignore[attr-defined]
+    transform.tick(ports)
+    assert len(set(ports.runner.attempts)) == 1  # type: ignore[attr-defined]  # one manifest for both
+    ports.clock.advance(1800)  # type: ignore[attr-defined]  # the old batch is an hour old
+    transform.tick(ports)
+    assert (status(ports, old), status(ports, young)) == (BatchStatus.FAILED, BatchStatus.FAILED)
+    job = next(iter(queries.all_jobs(ports, batch_id=young.batch_id)))
+    assert job.error is not None and job.error.endswith(
+        "ValidationException: Could not find model asyncml-demo"
+    )
