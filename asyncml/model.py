@@ -126,6 +126,10 @@ class Batch:
     failed_count: int = 0
     transform_job_name: str | None = None
     error: str | None = None
+    # While BATCHED: how often its transform was refused, and the runner's last answer (the re-drive
+    # tries again with backoff, then fails the batch with that answer).
+    start_attempts: int = 0
+    start_error: str | None = None
 
     def replace(self, **changes: Any) -> Batch:
         return dataclasses.replace(self, **changes)

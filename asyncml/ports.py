@@ -64,9 +64,22 @@ class JobStore(Protocol):
 
     def get_batch(self, batch_id: str) -> Batch | None: ...
 
-    def move_batch(self, batch_id: str, status: BatchStatus, now: datetime, **changes: Any) -> Batch | None:
+    def move_batch(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        now: datetime,
+        *,
+        claimed_by: str | None = None,
+        **changes: Any,
+    ) -> Batch | None:
         """Move the batch to `status` if `model.can_move_batch` allows it, setting `changes`
-        (transform_job_name, error, completed_count, failed_count). None when nothing moved."""
+        (transform_job_name, error, completed_count, failed_count, start_attempts, start_error).
+        None when nothing moved.
+
+        With `claimed_by` (a transform job name) the write is a claim instead: it applies only to a
+        BATCHED batch whose transform_job_name is unset or already `claimed_by`, sets that name and
+        `changes`, and leaves the status BATCHED (`status` must be BATCHED)."""
         ...
 
     def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
@@ -101,11 +114,17 @@ class Bucket(Protocol):
         ...
 
 
+class TransformStartRefused(Exception):
+    """The runner refused to start a transform (SageMaker's error code and message, e.g.
+    ResourceLimitExceeded). The batches wait, and the re-drive tries again."""
+
+
 class TransformRunner(Protocol):
     """[4] Runs a CreateTransformJob-shaped request (SageMaker; the emulator locally)."""
 
     def start(self, request: dict[str, Any]) -> None:
-        """Start the job. A job of the same name that already exists counts as started."""
+        """Start the job. A job of the same name that already exists counts as started. Raises
+        TransformStartRefused when the service answers that it will not start it."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import islice
+from typing import Any
 
 from asyncml import batch_files, queries, record_errors
 from asyncml.batch_files import Outcome
@@ -175,7 +176,7 @@ def _finish_batch(
 ) -> Batch | None:
     """The batch ends with exact counts: every job of it that did not complete failed (by its
     record, for want of one, or with the batch), including one retried since."""
-    changes: dict[str, object] = {"completed_count": completed, "failed_count": batch.job_count - completed}
+    changes: dict[str, Any] = {"completed_count": completed, "failed_count": batch.job_count - completed}
     if error is not None:
         changes["error"] = error
     moved = ports.store.move_batch(batch.batch_id, status, ports.clock.now(), **changes)

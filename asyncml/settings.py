@@ -32,7 +32,18 @@ class Settings:
     batch_size: int = 100
     batch_window: float = 2.0
     trigger: Trigger = "s3"
-    schedule_seconds: float = 60.0
+    schedule_seconds: float = 60.0  # the schedule's tick (and, with either trigger, the re-drive's)
+    # trigger "schedule": a tick starts one transform over the waiting batches once they hold this
+    # many records, or once the oldest has waited this long (a transform costs minutes to start).
+    transform_min_records: int = 5000
+    transform_max_wait: float = 300.0
+    # Starts SageMaker refuses (ResourceLimitExceeded, a missing model...) are tried again after
+    # start_retry_seconds, doubling up to 16x, until the batch is start_give_up_seconds old; then
+    # its jobs fail with the refusal. A claim never tried is taken over after start_lease_seconds
+    # (the starter function's timeout: its invocation is over by then).
+    start_retry_seconds: float = 60.0
+    start_give_up_seconds: float = 3600.0
+    start_lease_seconds: float = 300.0
     # records
     content_type: ContentType = "text/csv"
     max_payload_bytes: int = 256 * 1024
@@ -87,8 +98,14 @@ class Settings:
             raise ValidationError(
                 f"content_type must be one of {get_args(ContentType)}", field="content_type"
             )
-        if self.schedule_seconds <= 0:
-            raise ValidationError("schedule_seconds must be > 0", field="schedule_seconds")
+        positive = ("schedule_seconds", "start_retry_seconds", "start_give_up_seconds", "start_lease_seconds")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValidationError(f"{name} must be > 0", field=name)
+        if self.transform_min_records < 1:
+            raise ValidationError("transform_min_records must be >= 1", field="transform_min_records")
+        if self.transform_max_wait < 0:
+            raise ValidationError("transform_max_wait must be >= 0 seconds", field="transform_max_wait")
         self._check_model()
 
     def _check_model(self) -> None:

@@ -55,10 +55,17 @@ def batch(b: Batch) -> dict[str, Any]:
         "completedCount": b.completed_count,
         "failedCount": b.failed_count,
         "transformJobName": b.transform_job_name,
-        "error": b.error,
+        "error": b.error or _waiting(b),
         "createdAt": aws_datetime(b.created_at),
         "updatedAt": aws_datetime(b.updated_at),
     }
+
+
+def _waiting(b: Batch) -> str | None:
+    """While a refused start waits for the re-drive, the batch says why it has not started."""
+    if b.status is not BatchStatus.BATCHED or not b.start_error:
+        return None
+    return f"waiting to start (attempt {b.start_attempts} was refused): {b.start_error}"
 
 
 def job_from_fields(f: dict[str, Any]) -> Job:

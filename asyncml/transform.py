@@ -1,15 +1,19 @@
-"""[4] transform: build the CreateTransformJob request for a batch (or the schedule's manifest), start it."""
+"""[4] transform: the CreateTransformJob request for a batch or a manifest; start, schedule, re-drive."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from asyncml import batch_files, queries
+from asyncml import batch_files, queries, results, start_claims
 from asyncml.model import Batch, BatchStatus
 from asyncml.ports import Ports
 from asyncml.settings import Settings
-from asyncml.transform_jobs import job_name_for_batch, job_name_for_manifest, manifest_key, mark_processing
+from asyncml.transform_jobs import batches_of_job, job_name_for_batch, job_name_for_manifest, manifest_key
+
+STRAY = "this batch was claimed by transform job {name} but is not in its manifest; retry its jobs"
 
 
 def build_request(
@@ -54,47 +58,87 @@ def build_request(
 
 
 def start_batch(ports: Ports, input_key: str) -> Batch | None:
-    """Start one transform job for the batch file at `input_key` (trigger "s3"). None when the key
-    is not a batch we sealed, or the batch has started already."""
+    """Start one transform job for the batch file at `input_key` (trigger "s3"), named for its
+    batch. None when the key is not a batch we sealed, the batch has started already, or its start
+    was refused (recorded on the batch: the re-drive tries again)."""
     batch_id = batch_files.batch_id_from_key(input_key)
     batch = ports.store.get_batch(batch_id) if batch_id else None
     if batch is None or batch.status is not BatchStatus.BATCHED:
         return None
-    settings = ports.settings
-    name = job_name_for_batch(settings, batch.batch_id)
-    ports.runner.start(
-        build_request(
-            settings,
-            name,
-            s3_uri=ports.bucket.uri(batch.input_key),
-            data_type="S3Prefix",
-            output_path=ports.bucket.uri(batch_files.output_dir(batch.input_key)),
-        )
-    )
-    moved = mark_processing(ports, [batch], name)
-    return moved[0] if moved else ports.store.get_batch(batch.batch_id)
+    moved = _claim_and_start(ports, job_name_for_batch(ports.settings, batch.batch_id), [batch])
+    return moved[0] if moved else None
+
+
+def tick(ports: Ports) -> list[str]:
+    """The scheduled rule (either trigger): re-drive what is due, then, in trigger "schedule", start
+    one transform over the waiting batches if they are enough. The names started, re-driven first."""
+    started = redrive(ports)
+    if ports.settings.trigger == "schedule" and (name := start_scheduled(ports)):
+        started.append(name)
+    return started
 
 
 def start_scheduled(ports: Ports) -> str | None:
-    """Start one transform job over a manifest of every batch not yet started (trigger "schedule")."""
-    batches = list(queries.all_batches(ports, BatchStatus.BATCHED))
-    if not batches:
+    """Claim every unclaimed BATCHED batch and start one transform over their manifest, once they
+    hold transform_min_records records or the oldest has waited transform_max_wait seconds."""
+    settings, now = ports.settings, ports.clock.now()
+    waiting = [b for b in queries.all_batches(ports, BatchStatus.BATCHED) if not b.transform_job_name]
+    if not waiting:
         return None
-    settings = ports.settings
-    name = job_name_for_manifest(settings, [b.batch_id for b in batches])
-    data_prefix = ports.bucket.uri(batch_files.DATA_PREFIX)
-    manifest = [{"prefix": data_prefix}] + [
-        b.input_key.removeprefix(batch_files.DATA_PREFIX) for b in batches
-    ]
-    ports.bucket.put(manifest_key(name), json.dumps(manifest).encode())
-    ports.runner.start(
-        build_request(
-            settings,
-            name,
-            s3_uri=ports.bucket.uri(manifest_key(name)),
-            data_type="ManifestFile",
-            output_path=ports.bucket.uri(batch_files.RESULT_PREFIX),
-        )
-    )
-    mark_processing(ports, batches, name)
-    return name
+    records, oldest = sum(b.job_count for b in waiting), min(b.created_at for b in waiting)
+    young = now - oldest < timedelta(seconds=settings.transform_max_wait)
+    if records < settings.transform_min_records and young:
+        return None
+    # Two invocations that saw the same batches pick the same name, so their claims agree.
+    name = job_name_for_manifest(settings, [b.batch_id for b in waiting])
+    return name if _claim_and_start(ports, name, waiting) else None
+
+
+def redrive(ports: Ports) -> list[str]:
+    """Start again what is claimed but BATCHED once due (`start_claims.is_due`): a refused start
+    after its backoff, a claim whose invocation died; in trigger "s3" also a batch no S3 event
+    started. Returns the names that started."""
+    settings, now = ports.settings, ports.clock.now()
+    groups: dict[str, list[Batch]] = {}
+    for b in queries.all_batches(ports, BatchStatus.BATCHED):
+        if b.transform_job_name or settings.trigger == "s3":
+            name = b.transform_job_name or job_name_for_batch(settings, b.batch_id)
+            groups.setdefault(name, []).append(b)
+    started = []
+    for name, group in groups.items():
+        if all(start_claims.is_due(settings, b, now) for b in group) and _claim_and_start(ports, name, group):
+            started.append(name)
+    return started
+
+
+def _claim_and_start(ports: Ports, name: str, batches: Sequence[Batch]) -> list[Batch] | None:
+    claimed = start_claims.claim(ports, batches, name)
+    if not claimed:
+        return None
+    if not name.startswith(f"{ports.settings.name_prefix}-s-"):
+        return start_claims.launch(ports, name, claimed, _batch_request(ports, name, claimed[0]))
+    key = manifest_key(name)
+    if ports.bucket.exists(key):
+        # An earlier attempt wrote it, and SageMaker may have read it: it stays the truth. A batch
+        # claimed under the name but not listed cannot join that transform any more.
+        listed = {b.batch_id for b in batches_of_job(ports, name)}
+        for stray in [b for b in claimed if b.batch_id not in listed]:
+            results.fail_batch(ports, stray, STRAY.format(name=name))
+        claimed = [b for b in claimed if b.batch_id in listed]
+    else:
+        data_prefix = ports.bucket.uri(batch_files.DATA_PREFIX)
+        keys = [b.input_key.removeprefix(batch_files.DATA_PREFIX) for b in claimed]
+        manifest = [{"prefix": data_prefix}, *keys]
+        ports.bucket.put(key, json.dumps(manifest).encode())
+    request = build_request(
+        ports.settings, name, s3_uri=ports.bucket.uri(key), data_type="ManifestFile",
+        output_path=ports.bucket.uri(batch_files.RESULT_PREFIX),
+    )  # fmt: skip
+    return start_claims.launch(ports, name, claimed, request) if claimed else None
+
+
+def _batch_request(ports: Ports, name: str, batch: Batch) -> dict[str, Any]:
+    return build_request(
+        ports.settings, name, s3_uri=ports.bucket.uri(batch.input_key), data_type="S3Prefix",
+        output_path=ports.bucket.uri(batch_files.output_dir(batch.input_key)),
+    )  # fmt: skip

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncml.model import Batch, Job
+from asyncml.ports import TransformStartRefused
 
 
 class FakeClock:
@@ -38,12 +39,18 @@ class RecordingPublisher:
 
 
 class ScriptedRunner:
-    """A TransformRunner that records requests; the test decides what the transform did."""
+    """A TransformRunner that records requests; the test decides what the transform did, and with
+    `refuse` what SageMaker answers CreateTransformJob instead (e.g. "ResourceLimitExceeded: ...")."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.refuse: str | None = None
+        self.attempts: list[str] = []  # every name asked for, refused or not
 
     def start(self, request: dict[str, Any]) -> None:
+        self.attempts.append(request["TransformJobName"])
+        if self.refuse:
+            raise TransformStartRefused(self.refuse)
         if any(r["TransformJobName"] == request["TransformJobName"] for r in self.requests):
             return  # a name already started counts as started, as on SageMaker
         self.requests.append(request)

@@ -118,6 +118,8 @@ def batch_item(batch: Batch) -> dict[str, Any]:
             "inputKey": batch.input_key,
             "transformJobName": batch.transform_job_name,
             "error": batch.error,
+            "startAttempts": batch.start_attempts or None,
+            "startError": batch.start_error,
         }
     )
 
@@ -135,6 +137,8 @@ def batch_from_item(item: dict[str, Any]) -> Batch:
         failed_count=int(v.get("failedCount", 0)),
         transform_job_name=v.get("transformJobName"),
         error=v.get("error"),
+        start_attempts=int(v.get("startAttempts", 0)),  # absent until a start is refused
+        start_error=v.get("startError"),
     )
 
 

@@ -22,7 +22,8 @@ BATCH_GET_MAX = 100  # ... and a BatchGetItem of more than 100 keys
 MAX_ATTEMPTS = 8
 _NEW = "attribute_not_exists(pk)"
 _BATCH_FIELDS = {"transform_job_name": "transformJobName", "error": "error",
-                 "completed_count": "completedCount", "failed_count": "failedCount"}  # fmt: skip
+                 "completed_count": "completedCount", "failed_count": "failedCount",
+                 "start_attempts": "startAttempts", "start_error": "startError"}  # fmt: skip
 
 
 class StoreUnavailable(RuntimeError):
@@ -184,12 +185,40 @@ class DynamoJobStore:
         got = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)
         return items.batch_from_item(got["Item"]) if "Item" in got else None
 
-    def move_batch(self, batch_id: str, status: BatchStatus, now: datetime, **changes: Any) -> Batch | None:
+    def move_batch(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        now: datetime,
+        *,
+        claimed_by: str | None = None,
+        **changes: Any,
+    ) -> Batch | None:
         sets: dict[str, Any] = {"status": status.value, "statusKey": items.status_key(items.BATCH, status)}
         sets["updatedAt"] = items.ts(now)
         sets |= {_BATCH_FIELDS[name]: value for name, value in changes.items()}
+        if claimed_by is not None:
+            return self._claim_batch(batch_id, claimed_by, sets)
         item = self._conditional_update(items.key(items.BATCH, batch_id), sets, model.batch_sources(status))
         return items.batch_from_item(item) if item else None
+
+    def _claim_batch(self, batch_id: str, name: str, sets: dict[str, Any]) -> Batch | None:
+        """One conditional write: the batch is still BATCHED and unclaimed (or claimed by `name`)."""
+        values = {k: v for k, v in sets.items() if v is not None and k not in ("status", "statusKey")}
+        values["transformJobName"] = name
+        names = {f"#a{i}": k for i, k in enumerate(values)} | {"#st": "status", "#tj": "transformJobName"}
+        expr_values = {f":v{i}": items.to_item({"x": v})["x"] for i, v in enumerate(values.values())}
+        expr_values |= {":batched": {"S": BatchStatus.BATCHED.value}, ":name": {"S": name}}
+        try:
+            got = self._db.update_item(
+                TableName=self._table, Key=items.key(items.BATCH, batch_id), ReturnValues="ALL_NEW",
+                UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
+                ConditionExpression="#st = :batched AND (attribute_not_exists(#tj) OR #tj = :name)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=expr_values,
+            )  # fmt: skip
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return None  # started, ended, or claimed by another transform job
+        return items.batch_from_item(got["Attributes"])
 
     def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
         if status is None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from asyncml.ports import TransformStartRefused
+
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
@@ -29,10 +31,16 @@ class SageMakerTransformRunner:
 
     def start(self, request: dict[str, Any]) -> None:
         """Start the job the core's request describes. Job names derive from the batch id, so a
-        repeated S3 event or schedule tick lands here as a duplicate name: already started."""
+        repeated S3 event or schedule tick lands here as a duplicate name: already started. Any other
+        answer (ResourceLimitExceeded, a missing model, AccessDenied, throttling) is a refusal the
+        core records on the batches, with SageMaker's code and message, and re-drives."""
+        name = request["TransformJobName"]
         try:
             self._sagemaker.create_transform_job(**request)
         except ClientError as exc:
             if not is_duplicate(exc):
-                raise
-            logger.info("transform job exists already", extra={"transform_job": request["TransformJobName"]})
+                error = exc.response.get("Error", {})
+                code, message = error.get("Code", "Unknown"), error.get("Message", str(exc))
+                logger.warning("transform job refused", extra={"transform_job": name, "code": code})
+                raise TransformStartRefused(f"{code}: {message}") from exc
+            logger.info("transform job exists already", extra={"transform_job": name})

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS batches (
   batch_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, job_count INTEGER NOT NULL,
   completed_count INTEGER NOT NULL DEFAULT 0, failed_count INTEGER NOT NULL DEFAULT 0,
   transform_job_name TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-  input_key TEXT NOT NULL
+  input_key TEXT NOT NULL, start_attempts INTEGER NOT NULL DEFAULT 0, start_error TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status, seq);
 """
@@ -54,9 +54,12 @@ _JOB_COLS = (
 )
 _BATCH_COLS = (
     "batch_id, status, job_count, completed_count, failed_count, transform_job_name, error, "
-    "created_at, updated_at, input_key"
+    "created_at, updated_at, input_key, start_attempts, start_error"
 )
-_BATCH_FIELDS = {"transform_job_name", "error", "completed_count", "failed_count", "job_count"}
+_BATCH_FIELDS = {
+    "transform_job_name", "error", "completed_count", "failed_count", "job_count",
+    "start_attempts", "start_error",
+}  # fmt: skip
 
 
 class SqliteJobStore:
@@ -77,6 +80,10 @@ class SqliteJobStore:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "attempt" not in columns:  # a data dir from before retryJobs
             self._db.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
+        if "start_attempts" not in columns:  # a data dir from before the start re-drive
+            self._db.execute("ALTER TABLE batches ADD COLUMN start_attempts INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("ALTER TABLE batches ADD COLUMN start_error TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -217,7 +224,7 @@ class SqliteJobStore:
     def create_batch(self, batch: Batch) -> Batch:
         with self._lock, self._db:
             self._db.execute(
-                f"INSERT OR IGNORE INTO batches ({_BATCH_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR IGNORE INTO batches ({_BATCH_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 _batch_row(batch),
             )
             row = self._db.execute(
@@ -232,18 +239,34 @@ class SqliteJobStore:
             ).fetchone()
         return _batch(row) if row else None
 
-    def move_batch(self, batch_id: str, status: BatchStatus, now: datetime, **changes: Any) -> Batch | None:
+    def move_batch(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        now: datetime,
+        *,
+        claimed_by: str | None = None,
+        **changes: Any,
+    ) -> Batch | None:
         unknown = set(changes) - _BATCH_FIELDS
         if unknown:
             raise TypeError(f"move_batch got unknown fields {sorted(unknown)}")
+        condition: tuple[Any, ...]
+        if claimed_by is not None:
+            if status is not BatchStatus.BATCHED:
+                raise ValueError("a claim leaves the batch BATCHED")
+            changes = {**changes, "transform_job_name": claimed_by}
+            where = "status = ? AND (transform_job_name IS NULL OR transform_job_name = ?)"
+            condition = (BatchStatus.BATCHED.value, claimed_by)
+        else:
+            condition = batch_sources(status)
+            where = f"status IN ({','.join('?' * len(condition))})"
         sets = ", ".join(f"{k}=?" for k in changes)
-        sources = batch_sources(status)
-        marks = ",".join("?" * len(sources))
         with self._lock, self._db:
             row = self._db.execute(
                 f"UPDATE batches SET status=?, updated_at=?{', ' + sets if sets else ''}"
-                f" WHERE batch_id=? AND status IN ({marks}) RETURNING {_BATCH_COLS}",
-                (status.value, now.isoformat(), *changes.values(), batch_id, *sources),
+                f" WHERE batch_id=? AND {where} RETURNING {_BATCH_COLS}",
+                (status.value, now.isoformat(), *changes.values(), batch_id, *condition),
             ).fetchone()
         return _batch(row) if row else None
 
@@ -309,7 +332,8 @@ def _job(r: Sequence[Any]) -> Job:
 def _batch_row(b: Batch) -> tuple[Any, ...]:
     return (
         b.batch_id, b.status.value, b.job_count, b.completed_count, b.failed_count, b.transform_job_name,
-        b.error, b.created_at.isoformat(), b.updated_at.isoformat(), b.input_key,
+        b.error, b.created_at.isoformat(), b.updated_at.isoformat(), b.input_key, b.start_attempts,
+        b.start_error,
     )  # fmt: skip
 
 
@@ -317,5 +341,5 @@ def _batch(r: Sequence[Any]) -> Batch:
     return Batch(
         batch_id=r[0], status=BatchStatus(r[1]), job_count=r[2], completed_count=r[3], failed_count=r[4],
         transform_job_name=r[5], error=r[6], created_at=datetime.fromisoformat(r[7]),
-        updated_at=datetime.fromisoformat(r[8]), input_key=r[9],
+        updated_at=datetime.fromisoformat(r[8]), input_key=r[9], start_attempts=r[10], start_error=r[11],
     )  # fmt: skip

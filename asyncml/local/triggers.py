@@ -62,11 +62,12 @@ class Triggers:
             log.info("transform %s %s%s: %s", job_name, status.lower(), took, done)
 
     async def schedule_loop(self) -> None:
-        """EventBridge's rate rule: one transform over every batch not yet started."""
+        """EventBridge's rate rule (either trigger): re-drive refused or cut-off starts, and in
+        trigger "schedule" start one transform over the waiting batches once they are enough."""
         while True:
             await asyncio.sleep(self.ports.settings.schedule_seconds)
             try:
-                transform.start_scheduled(self.ports)
+                transform.tick(self.ports)  # on the loop: the runner starts its jobs there
             except Exception:
                 log.exception("scheduled transform start failed; the next tick tries again")
 

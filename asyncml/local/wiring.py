@@ -74,8 +74,7 @@ class LocalRuntime:
             self._tasks.append(asyncio.create_task(self.model.watch(), name="model-supervisor"))
         self.recovered = self.triggers.recover(self.buffer.put)
         self._tasks.append(asyncio.create_task(self.buffer.run(self.triggers.seal), name="buffer"))
-        if self.settings.trigger == "schedule":
-            self._tasks.append(asyncio.create_task(self.triggers.schedule_loop(), name="schedule"))
+        self._tasks.append(asyncio.create_task(self.triggers.schedule_loop(), name="schedule"))
 
     async def stop(self) -> None:
         for task in self._tasks:

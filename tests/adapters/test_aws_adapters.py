@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent, S3Event
-from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
@@ -29,6 +28,7 @@ from asyncml.aws.s3_bucket import S3Bucket, object_keys
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
 from asyncml.batch_files import split_lines
 from asyncml.model import Job, JobStatus
+from asyncml.ports import TransformStartRefused
 from tests.cloud_harness import appsync_stub, load_event
 from tests.moto_stack import moto_stack
 
@@ -179,11 +179,12 @@ def test_a_transform_job_that_exists_already_counts_as_started(code: str, messag
         SageMakerTransformRunner(sagemaker).start(request())
 
 
-def test_other_sagemaker_refusals_are_raised() -> None:
+def test_other_sagemaker_refusals_are_raised_with_sagemakers_code_and_message() -> None:
     sagemaker = client("sagemaker")
-    with Stubber(sagemaker) as stub, pytest.raises(ClientError):
-        stub.add_client_error("create_transform_job", "ResourceLimitExceeded", "quota")
+    with Stubber(sagemaker) as stub, pytest.raises(TransformStartRefused) as refused:
+        stub.add_client_error("create_transform_job", "ResourceLimitExceeded", "quota of 0 ml.m5.xlarge")
         SageMakerTransformRunner(sagemaker).start(request())
+    assert str(refused.value) == "ResourceLimitExceeded: quota of 0 ml.m5.xlarge"
 
 
 def request() -> dict[str, Any]:

@@ -102,6 +102,32 @@ def test_batches_are_created_once_and_move_forward_only(store: Any) -> None:
     assert store.get_batch("missing") is None
 
 
+def test_a_claim_takes_an_unclaimed_batched_batch_once_and_keeps_its_start_errors(store: Any) -> None:
+    b = store.create_batch(batch(1))
+    now = T0 + timedelta(minutes=1)
+    claimed = store.move_batch(b.batch_id, BatchStatus.BATCHED, now, claimed_by="asyncml-s-1")
+    assert claimed is not None and (claimed.status, claimed.transform_job_name) == (
+        BatchStatus.BATCHED,
+        "asyncml-s-1",
+    )
+    # Another transform cannot take it; the same one may write again (a retry records its refusal).
+    assert store.move_batch(b.batch_id, BatchStatus.BATCHED, now, claimed_by="asyncml-s-2") is None
+    refused = store.move_batch(
+        b.batch_id, BatchStatus.BATCHED, now, claimed_by="asyncml-s-1", start_attempts=1,
+        start_error="ResourceLimitExceeded: quota 0",
+    )  # fmt: skip
+    assert refused is not None and (refused.start_attempts, refused.start_error) == (
+        1,
+        "ResourceLimitExceeded: quota 0",
+    )
+    assert store.get_batch(b.batch_id) == refused
+    started = store.move_batch(b.batch_id, BatchStatus.PROCESSING, now, transform_job_name="asyncml-s-1")
+    assert started is not None and started.start_attempts == 1
+    # Once started, nothing claims it again.
+    assert store.move_batch(b.batch_id, BatchStatus.BATCHED, now, claimed_by="asyncml-s-1") is None
+    assert store.get_batch(b.batch_id).status is BatchStatus.PROCESSING
+
+
 def test_list_batches_by_status_and_pages(store: Any) -> None:
     for i in range(5):
         store.create_batch(batch(i))

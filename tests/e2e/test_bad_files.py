@@ -137,7 +137,9 @@ async def test_a_bad_batch_file(tmp_path: Path, demo_model: DemoModel, damage: s
 
 @pytest.mark.parametrize("damage", DAMAGE)
 async def test_a_bad_manifest(tmp_path: Path, demo_model: DemoModel, damage: str) -> None:
-    settings = settings_for(tmp_path, demo_model, trigger="schedule", schedule_seconds=0.1)
+    settings = settings_for(
+        tmp_path, demo_model, trigger="schedule", schedule_seconds=0.1, transform_min_records=1
+    )
     rt = build_runtime(settings)
     bad = seal(rt.ports, "bad")
     name = started_by_a_dead_process(rt, bad, scheduled=True)

@@ -93,7 +93,11 @@ async def test_a_failing_model_fails_every_job_of_the_batch_with_the_reason(
 async def test_schedule_trigger_runs_one_job_over_every_waiting_batch(
     tmp_path: Path, model: DemoModel
 ) -> None:
-    rt = build_runtime(make_settings(tmp_path, model, trigger="schedule", schedule_seconds=0.5, batch_size=1))
+    rt = build_runtime(
+        make_settings(
+            tmp_path, model, trigger="schedule", schedule_seconds=0.5, batch_size=1, transform_min_records=1
+        )
+    )
     # Sealed before the timer runs, so its first tick finds all three however slow the machine is
     # (sealing them after the start would race the 0.5 s tick).
     ids = [j.job_id for j in submit_jobs(rt.ports, [SubmitInput(p) for p in IRIS])]

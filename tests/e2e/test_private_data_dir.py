@@ -56,6 +56,7 @@ async def test_every_file_is_0600_and_every_folder_0700_whatever_the_umask(
             batch_window=0.1,
             trigger=trigger,
             schedule_seconds=0.1,
+            transform_min_records=1,
             model_url=demo_model.url,
         )
         rt = build_runtime(settings)

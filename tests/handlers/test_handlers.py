@@ -116,12 +116,17 @@ def test_s3_keys_arrive_url_encoded_and_foreign_keys_are_ignored(aws: Cloud) -> 
 
 
 def test_the_schedule_event_starts_nothing_when_no_batch_waits(aws: Cloud) -> None:
-    assert transform_starter.on_schedule(load_event("eventbridge_scheduled"), CTX) == {
-        "transformJobName": None
+    assert transform_starter.lambda_handler(load_event("eventbridge_scheduled"), CTX) == {
+        "transformJobNames": []
     }
 
 
-def test_the_schedule_starts_one_transform_over_every_waiting_batch(aws: Cloud, tmp_path: Path) -> None:
+def test_the_schedule_starts_one_transform_over_every_waiting_batch(tmp_path: Path) -> None:
+    with cloud(ASYNCML_TRIGGER="schedule", ASYNCML_TRANSFORM_MIN_RECORDS="2") as aws:
+        schedule_starts_one_transform(aws)
+
+
+def schedule_starts_one_transform(aws: Cloud) -> None:
     for i in range(2):
         job = api.lambda_handler(
             appsync_event("submitJob", "Mutation", {"input": {"payload": f"{i},1"}}), CTX
@@ -132,8 +137,11 @@ def test_the_schedule_starts_one_transform_over_every_waiting_batch(aws: Cloud, 
         ).decode()
         record["Records"][0]["eventID"] = f"shardId-000000000000:{i}"
         batcher.lambda_handler(record, CTX)
-    name = transform_starter.on_schedule(load_event("eventbridge_scheduled"), CTX)["transformJobName"]
-    assert name and name.startswith("asyncml-s-")
+    tick = load_event("eventbridge_scheduled")
+    (name,) = transform_starter.lambda_handler(tick, CTX)["transformJobNames"]
+    assert name.startswith("asyncml-s-")
+    assert transform_starter.lambda_handler(tick, CTX) == {"transformJobNames": []}  # delivered twice
+    assert len(aws.stack.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]) == 1
     described = aws.stack.client("sagemaker").describe_transform_job(TransformJobName=name)
     assert described["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] == "ManifestFile"
     batches = api.lambda_handler(appsync_event("listBatches", "Query", {}), CTX)["items"]

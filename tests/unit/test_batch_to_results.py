@@ -150,7 +150,7 @@ def test_in_progress_after_completion_moves_nothing_back(ports: Ports) -> None:
 
 
 def test_schedule_starts_one_job_over_a_manifest_of_unstarted_batches(ports: Ports) -> None:
-    ports = with_settings(ports, trigger="schedule")
+    ports = with_settings(ports, trigger="schedule", transform_min_records=2)
     _, b1 = seal(ports, ["1,2"])
     ports.clock.advance(1)  # type: ignore[attr-defined]
     _, b2 = seal(ports, ["3,4"])
