@@ -82,7 +82,13 @@ def start_scheduled(ports: Ports) -> str | None:
     """Claim every unclaimed BATCHED batch and start one transform over their manifest, once they
     hold transform_min_records records or the oldest has waited transform_max_wait seconds."""
     settings, now = ports.settings, ports.clock.now()
-    waiting = [b for b in queries.all_batches(ports, BatchStatus.BATCHED) if not b.transform_job_name]
+    # A batch whose file is not written yet (the batcher records a batch, then writes its file) waits
+    # for a later tick: named in a manifest, a missing file would fail the whole transform.
+    waiting = [
+        b
+        for b in queries.all_batches(ports, BatchStatus.BATCHED)
+        if not b.transform_job_name and ports.bucket.exists(b.input_key)
+    ]
     if not waiting:
         return None
     records, oldest = sum(b.job_count for b in waiting), min(b.created_at for b in waiting)
@@ -101,7 +107,7 @@ def redrive(ports: Ports) -> list[str]:
     settings, now = ports.settings, ports.clock.now()
     groups: dict[str, list[Batch]] = {}
     for b in queries.all_batches(ports, BatchStatus.BATCHED):
-        if b.transform_job_name or settings.trigger == "s3":
+        if b.transform_job_name or (settings.trigger == "s3" and ports.bucket.exists(b.input_key)):
             name = b.transform_job_name or job_name_for_batch(settings, b.batch_id)
             groups.setdefault(name, []).append(b)
     started = []

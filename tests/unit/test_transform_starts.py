@@ -121,6 +121,23 @@ def test_a_batch_whose_s3_event_never_came_is_started_by_the_re_drive(ports: Por
     assert ports.bucket.exists(batch.input_key) and batch_files.output_dir(batch.input_key)
 
 
+def test_a_batch_recorded_but_not_yet_written_waits_for_its_file(ports: Ports) -> None:
+    # GIVEN a batch whose record exists but whose file does not (the batcher is between the two, or
+    # died there and its stream retry will write it), beside one that is written
+    ports = with_settings(ports, trigger="schedule", transform_min_records=1)
+    written, pending = seal(ports), seal(ports)
+    data = b"".join(ports.bucket.read_chunks(pending.input_key))
+    (ports.bucket.path / pending.input_key).unlink()  # type: ignore[attr-defined]
+    # WHEN the rule ticks, THEN the manifest names only the written file
+    (name,) = transform.tick(ports)
+    manifest = json.loads(b"".join(ports.bucket.read_chunks(f"manifests/{name}.json")))
+    assert manifest[1:] == [written.input_key.removeprefix("data/")]
+    assert status(ports, pending) is BatchStatus.BATCHED
+    # and once the file lands, the next tick starts it
+    ports.bucket.put(pending.input_key, data)
+    assert len(transform.tick(ports)) == 1 and status(ports, pending) is BatchStatus.PROCESSING
+
+
 def test_a_refused_batch_says_why_it_waits(ports: Ports) -> None:
     batch = seal(ports)
     ports.runner.refuse = REFUSAL  # type: ignore[attr-defined]
@@ -141,6 +158,7 @@ def _records_per_transform(ports: Ports, jobs_per_second: int, minutes: int) -> 
             batch_id = f"{now:%Y%m%d-%H%M%S}-{k:08x}"
             key = f"data/{now:%Y/%m/%d}/{batch_id}.csv"
             ports.store.create_batch(Batch(batch_id, BatchStatus.BATCHED, 100, now, now, key))
+            ports.bucket.put(key, b"")  # its file (only what the manifest names is counted here)
         ports.clock.advance(1)  # type: ignore[attr-defined]
         if second % 60 == 59:
             transform.tick(ports)
