@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from asyncml import batch_files
-from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, JobMove, JobStatus
+from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, JobMove, JobsMoved, JobStatus
 from asyncml.ports import Ports
 
 
@@ -55,5 +55,6 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     if created:
         ports.publisher.publish_batch(batch)
     if moved:
-        ports.publisher.publish_jobs(moved)
+        ids = tuple(j.job_id for j in moved)
+        ports.publisher.publish_moves(JobsMoved(JobStatus.BATCHED, ids, now, batch_id=batch_id))
     return batch
