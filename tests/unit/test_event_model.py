@@ -85,3 +85,25 @@ def test_the_local_broadcast_splits_a_group_into_updates_of_at_most_1000_ids() -
     assert len(got["one"]) == 1 and ids[1500] in got["one"][0]["jobIds"]
     assert got["one"][0]["status"] == "BATCHED" and got["one"][0]["batchId"] == "b1"
     assert got["other"] == [] and got["queued"] == []
+
+
+def test_an_iam_caller_publishes_a_group_move_through_the_local_schema(ports: Ports) -> None:
+    """What publishJobsMoved does on AppSync's NONE data source: hand the update on, answer it."""
+    from asyncml.local.api.schema import AWS_IAM, ApiContext, schema
+
+    query = """mutation ($u: JobsMovedUpdate!) {
+      publishJobsMoved(update: $u) { status jobIds batchId transformJobName updatedAt } }"""
+    update = {
+        "status": "PROCESSING",
+        "jobIds": ["a", "b"],
+        "batchId": "b1",
+        "updatedAt": "2026-11-25T12:00:00Z",
+    }
+    ctx = ApiContext(ports=ports, topics=Broadcast(), auth_mode=AWS_IAM)
+    result = asyncio.run(schema.execute(query, variable_values={"u": update}, context_value=ctx))
+    assert result.errors is None
+    assert result.data == {
+        "publishJobsMoved": {**update, "transformJobName": None, "updatedAt": "2026-11-25T12:00:00.000Z"}
+    }
+    publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
+    assert publisher.moves == [JobsMoved(JobStatus.PROCESSING, ("a", "b"), T0, batch_id="b1")]
