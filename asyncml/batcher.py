@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from asyncml import batch_files
-from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, Job, JobMove, JobStatus
+from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, Job, JobMove, JobsMoved, JobStatus
 from asyncml.ports import Ports
 
 
@@ -71,7 +71,8 @@ def _write(ports: Ports, batch: Batch | None, batch_id: str, owned: list[Job], n
     records = (batch_files.Record(j.job_id, j.payload) for j in owned)
     ports.bucket.put(key, batch_files.encode_lines(records, ports.settings.content_type))
     ports.publisher.publish_batch(batch)
-    ports.publisher.publish_jobs(owned)
+    ids = tuple(j.job_id for j in owned)
+    ports.publisher.publish_moves(JobsMoved(JobStatus.BATCHED, ids, now, batch_id=batch_id))
     return batch
 
 

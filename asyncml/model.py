@@ -152,6 +152,19 @@ class JobMove:
 
 
 @dataclass(frozen=True, slots=True)
+class JobsMoved:
+    """Many jobs that moved together to QUEUED, BATCHED or PROCESSING (one submit or retry call, one
+    sealed batch, one transform start). Published as one update per group, never one per job: a
+    job's intermediate moves cost a share of a request, its end (published whole) one."""
+
+    status: JobStatus
+    job_ids: tuple[str, ...]
+    updated_at: datetime
+    batch_id: str | None = None
+    transform_job_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     next_token: str | None

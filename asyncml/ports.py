@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page
+from asyncml.model import Batch, BatchStatus, Job, JobMove, JobsMoved, JobStatus, Page
 
 if TYPE_CHECKING:
     from asyncml.settings import Settings
@@ -131,7 +131,14 @@ class TransformRunner(Protocol):
 class Publisher(Protocol):
     """[7] Pushes updates to subscribers (AppSync's publish mutations; an in-process broadcast locally)."""
 
-    def publish_jobs(self, jobs: Sequence[Job]) -> None: ...
+    def publish_jobs(self, jobs: Sequence[Job]) -> None:
+        """Jobs that reached their end (COMPLETED, FAILED, CANCELLED): one update per job, whole."""
+        ...
+
+    def publish_moves(self, moves: JobsMoved) -> None:
+        """Jobs that moved together to QUEUED, BATCHED or PROCESSING: adapters split it into updates
+        of at most `shapes.MOVES_MAX_IDS` ids."""
+        ...
 
     def publish_batch(self, batch: Batch) -> None: ...
 

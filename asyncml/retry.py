@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from asyncml.errors import Conflict, NotFound, ValidationError
-from asyncml.model import Job, can_retry_job
+from asyncml.model import Job, JobsMoved, JobStatus, can_retry_job
 from asyncml.ports import Ports
 
 FIELD = "jobIds"
@@ -36,10 +36,11 @@ def retry_jobs(ports: Ports, job_ids: Sequence[str]) -> list[Job]:
             " retried",
             field=FIELD,
         )
-    moved = ports.store.retry_jobs(unique, ports.clock.now())
+    now = ports.clock.now()
+    moved = ports.store.retry_jobs(unique, now)
     if moved:
         ports.stream.put(moved)
-        ports.publisher.publish_jobs(moved)
+        ports.publisher.publish_moves(JobsMoved(JobStatus.QUEUED, tuple(j.job_id for j in moved), now))
     by_id = {j.job_id: j for j in moved}
     raced = [i for i in unique if i not in by_id]
     by_id.update((j.job_id, j) for j in ports.store.get_jobs(raced))

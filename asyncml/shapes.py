@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asyncml.model import Batch, BatchStatus, Job, JobStatus, Page
+from asyncml.model import Batch, BatchStatus, Job, JobsMoved, JobStatus, Page
 
 T = TypeVar("T")
 
@@ -104,6 +104,34 @@ def batch_from_fields(f: dict[str, Any]) -> Batch:
     )
 
 
+# One JobsMoved update names at most this many jobs: 1,000 ids of 36 characters are ~40 KB, well
+# inside AppSync's 240 KB subscription payload, and a 5,000-job batch still costs 5 requests a move.
+MOVES_MAX_IDS = 1000
+
+
+def moves_updates(m: JobsMoved) -> list[dict[str, Any]]:
+    """`JobsMoved` (and its input, JobsMovedUpdate) in updates of at most MOVES_MAX_IDS ids each."""
+    ids = m.job_ids
+    common = {
+        "status": m.status.value,
+        "batchId": m.batch_id,
+        "transformJobName": m.transform_job_name,
+        "updatedAt": aws_datetime(m.updated_at),
+    }
+    return [{"jobIds": list(ids[i : i + MOVES_MAX_IDS]), **common} for i in range(0, len(ids), MOVES_MAX_IDS)]
+
+
+def moves_from_fields(f: dict[str, Any]) -> JobsMoved:
+    """The inverse of one `moves_updates` item: a publishJobsMoved input back into the domain object."""
+    return JobsMoved(
+        status=JobStatus(f["status"]),
+        job_ids=tuple(f["jobIds"]),
+        updated_at=parse_aws_datetime(f["updatedAt"]),
+        batch_id=f.get("batchId"),
+        transform_job_name=f.get("transformJobName"),
+    )
+
+
 # The publish mutations take the object's own fields as their input.
 job_update = job
 batch_update = batch
@@ -123,6 +151,7 @@ JOB_FIELDS = [
     "completedAt",
     "attempt",
 ]
+MOVES_FIELDS = ["status", "jobIds", "batchId", "transformJobName", "updatedAt"]
 BATCH_FIELDS = [
     "batchId",
     "status",

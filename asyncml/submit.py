@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asyncml.errors import Conflict, NotFound, Unavailable, ValidationError
-from asyncml.model import Job, JobMove, JobStatus
+from asyncml.model import Job, JobMove, JobsMoved, JobStatus
 from asyncml.ports import Ports
 
 MAX_CLIENT_TOKEN = 128
@@ -69,7 +69,8 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
     fresh = [j for j in stored if j.job_id in created_ids]
     if fresh:
         ports.stream.put(fresh)
-        ports.publisher.publish_jobs(fresh)
+        # One update for the whole call: a job's intermediate moves are published per group.
+        ports.publisher.publish_moves(JobsMoved(JobStatus.QUEUED, tuple(j.job_id for j in fresh), now))
     for name, inp, job in zip(names, inputs, stored, strict=True):
         if job.job_id not in created_ids and not _same_input(inp, job.payload, job.metadata):
             # The others of this call were stored and will run (nothing accepted is lost).

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from asyncml import batch_files, queries
-from asyncml.model import Batch, BatchStatus, JobMove, JobStatus
+from asyncml.model import Batch, BatchStatus, JobMove, JobsMoved, JobStatus
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
@@ -48,7 +48,8 @@ def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None
             [JobMove(i, JobStatus.PROCESSING, transform_job_name=name, in_batch=in_batch) for i in ids], now
         )
         if jobs:
-            ports.publisher.publish_jobs(jobs)
+            moved_ids = tuple(j.job_id for j in jobs)
+            ports.publisher.publish_moves(JobsMoved(JobStatus.PROCESSING, moved_ids, now, in_batch, name))
     return moved_batches
 
 

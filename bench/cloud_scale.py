@@ -496,7 +496,8 @@ def _serve_appsync(port: Any, conn: Any, creds: tuple[str, str, str | None]) -> 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             doc = json.loads(body)
-            name = "publishJobUpdate" if "publishJobUpdate" in doc["query"] else "publishBatchUpdate"
+            names = ("publishJobUpdate", "publishJobsMoved", "publishBatchUpdate")
+            name = next(n for n in names if n in doc["query"])
             update = doc["variables"]["update"]
             with lock:
                 state["requests"] += 1
@@ -943,7 +944,7 @@ class Report:
             "AppSync requests", self.appsync_requests, f"{self.r['submits']} submitJobs + publish mutations"
         )
         self.row("  submitJobs", self.r["submits"], "client calls of 500 inputs: 1/500 per job")
-        for mutation in ("publishJobUpdate", "publishBatchUpdate"):
+        for mutation in ("publishJobUpdate", "publishJobsMoved", "publishBatchUpdate"):
             moves = {st: c for (m, st), c in sorted(tally.items()) if m == mutation}
             self.row(f"  {mutation}", sum(moves.values()), ", ".join(f"{k} {v:,}" for k, v in moves.items()))
         self.row("DynamoDB round trips", self.ddb_calls, "API calls by the handlers (a BatchWriteItem is 1)")

@@ -3,8 +3,9 @@
     .venv/bin/python bench/fanout_protocols.py [--subscribers 20] [--jobs 10000] [--repeat 2]
 
 For each protocol (AppSync real-time on /graphql/realtime; graphql-transport-ws and graphql-ws on
-/graphql) a fresh `asyncml serve` (batch window 300 s, so every job stays QUEUED and yields exactly
-one update) gets N subscribers to every job update, then M jobs by submitJobs x500. The server's
+/graphql) a fresh `asyncml serve` (batch window 300 s, so every job stays QUEUED) gets N subscribers
+to onJobsMoved, then M jobs by one submitJob each, so every job yields exactly one update (a
+QUEUED JobsMoved naming it; a job's moves are published per submit call). The server's
 CPU time (utime+stime from /proc) over the submits and deliveries, minus a run with no subscriber
 (the submits' own cost), divided by N x M, is the cost of one delivery; its peak RSS is printed too.
 `--selection aliased` uses an alias, which no protocol can answer without executing the document
@@ -23,10 +24,11 @@ from typing import Any
 
 import httpx
 import websockets
-from local_stack import IRIS, KEY, SUBMIT_MANY, peak_rss_mb, server
+from local_stack import IRIS, KEY, peak_rss_mb, server
 
-PLAIN = "subscription { onJobUpdated { jobId status payload submittedAt } }"
-ALIASED = "subscription { onJobUpdated { id: jobId status payload submittedAt } }"
+PLAIN = "subscription { onJobsMoved { status jobIds batchId updatedAt } }"
+ALIASED = "subscription { onJobsMoved { ids: jobIds status batchId updatedAt } }"
+SUBMIT_ONE = "mutation ($p: String!) { submitJob(input: {payload: $p}) { jobId } }"
 PROTOCOLS = ("none", "realtime", "graphql-transport-ws", "graphql-ws")
 
 
@@ -64,7 +66,7 @@ async def subscriber(host: str, protocol: str, query: str, want: int, ready: asy
 
 async def wait_subscribers(http: httpx.AsyncClient, base: str, n: int) -> None:
     for _ in range(1200):  # the server registers them a moment after the clients sent `start`
-        if (await http.get(f"{base}/healthz")).json()["subscribers"]["onJobUpdated"] >= n:
+        if (await http.get(f"{base}/healthz")).json()["subscribers"]["onJobsMoved"] >= n:
             return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"the server never had {n} subscribers")
@@ -82,10 +84,9 @@ async def one_run(protocol: str, subscribers: int, jobs: int, query: str) -> tup
         async with httpx.AsyncClient(timeout=60, trust_env=False) as http:
             await wait_subscribers(http, base, n)
             before, t0 = cpu_seconds(proc.pid), time.monotonic()
-            for i in range(0, jobs, 500):
-                inputs = [{"payload": IRIS[(i + k) % 4]} for k in range(min(500, jobs - i))]
+            for i in range(jobs):
                 r = await http.post(f"{base}/graphql", headers={"x-api-key": KEY},
-                                    json={"query": SUBMIT_MANY, "variables": {"i": inputs}})  # fmt: skip
+                                    json={"query": SUBMIT_ONE, "variables": {"p": IRIS[i % 4]}})  # fmt: skip
                 assert "errors" not in r.json(), r.text
         counts = await asyncio.gather(*tasks)
         assert all(c == jobs for c in counts), counts

@@ -6,9 +6,10 @@
 Each line of the file is one payload. Rows go in `submitJobs` calls of at most 500. A call is all or
 nothing and names the first refused input (`inputs[i]`), so a refused row is set aside with its line
 number and error and the rest of its chunk sent again. Progress comes from subscription events, not
-polling: before submitting, the program subscribes to jobs reaching COMPLETED, FAILED or CANCELLED
-(filtered by status, so it is not sent every intermediate move of every job) and waits until the
-server has acknowledged those subscriptions, so no ending can slip by unseen.
+polling: before submitting, the program subscribes to `onJobUpdated`, which carries only jobs
+reaching COMPLETED, FAILED or CANCELLED (the moves before come in groups on `onJobsMoved`, which
+this program does not need), and waits until the server has acknowledged the subscription, so no
+ending can slip by unseen.
 The output has one line per input row: line, jobId, input, status, result, error
 (status REFUSED for a row the API refused).
 """
@@ -39,7 +40,7 @@ from gql.transport.exceptions import TransportQueryError
 
 CHUNK_SIZE = 500  # the API's limit of inputs per submitJobs call
 SUBMIT = f"mutation ($inputs: [SubmitJobInput!]!) {{ submitJobs(inputs: $inputs) {{ {JOB_FIELDS} }} }}"
-ENDED = f"subscription ($status: JobStatus) {{ onJobUpdated(status: $status) {{ {JOB_FIELDS} }} }}"
+ENDED = f"subscription {{ onJobUpdated {{ {JOB_FIELDS} }} }}"
 INPUT_INDEX = re.compile(r"\binputs\[(\d+)\]")
 
 
@@ -135,12 +136,12 @@ async def run_file(url: str, api_key: str, rows: list[Row], chunk_size: int) -> 
     async with http_client(url, api_key) as api, live as session:
         changed = asyncio.Event()
 
-        async def follow(status: str) -> None:
-            async for data in session.subscribe(request(ENDED, status=status)):
+        async def follow() -> None:
+            async for data in session.subscribe(request(ENDED)):
                 run.ended(data["onJobUpdated"])
                 changed.set()
 
-        followers = [asyncio.create_task(follow(s)) for s in sorted(TERMINAL)]
+        followers = [asyncio.create_task(follow())]
         async with asyncio.timeout(10):
             await transport.wait_started(len(followers))
 

@@ -2,11 +2,15 @@
 
     python client_examples/submit_and_watch.py --payload 5.1,3.5,1.4,0.2 [--url URL] [--api-key KEY]
 
+Two subscriptions watch one job: `onJobsMoved(jobId: …)` brings its moves to BATCHED and PROCESSING
+(one update names every job that moved with it; the server sends only those naming this job), and
+`onJobUpdated(jobId: …)` brings its end (COMPLETED, FAILED or CANCELLED), the whole job.
+
 Why subscribe after submitting, then read the job once: a job id exists only once submitJob returns,
-so the subscription (`onJobUpdated(jobId: …)`) can only start after it, and the job may already
-have moved by then. Once the server acknowledges the subscription (`start_ack`), every later move
-arrives as an event; one `getJob` read after that covers every move before. Events arrive at least
-once and out of order, so only a move forward is printed.
+so the subscriptions can only start after it, and the job may already have moved by then. Once the
+server acknowledges both (`start_ack`), every later move arrives as an event; one `getJob` read
+after that covers every move before. Events arrive at least once and out of order, so only a move
+forward is printed.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from asyncml_client import (
 SUBMIT = f"mutation ($input: SubmitJobInput!) {{ submitJob(input: $input) {{ {JOB_FIELDS} }} }}"
 GET = f"query ($jobId: ID!) {{ getJob(jobId: $jobId) {{ {JOB_FIELDS} }} }}"
 WATCH = f"subscription ($jobId: ID) {{ onJobUpdated(jobId: $jobId) {{ {JOB_FIELDS} }} }}"
+MOVES = (
+    "subscription ($jobId: ID) { onJobsMoved(jobId: $jobId) { status batchId transformJobName updatedAt } }"
+)
 
 
 def describe(job: dict[str, Any]) -> str:
@@ -53,19 +60,24 @@ async def watch(url: str, api_key: str, payload: str) -> int:
         async with live as session:
             events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-            async def pump() -> None:
-                async for data in session.subscribe(request(WATCH, jobId=job["jobId"])):
-                    await events.put(data["onJobUpdated"])
+            async def pump(query: str, field: str) -> None:
+                async for data in session.subscribe(request(query, jobId=job["jobId"])):
+                    await events.put(data[field])
 
-            pumping = asyncio.create_task(pump())
+            pumps = [
+                asyncio.create_task(pump(WATCH, "onJobUpdated")),
+                asyncio.create_task(pump(MOVES, "onJobsMoved")),
+            ]
+            pumping = asyncio.gather(*pumps)
             async with asyncio.timeout(10):
-                await transport.wait_started()
+                await transport.wait_started(2)
             current = (await api.execute(request(GET, jobId=job["jobId"])))["getJob"]
             updates = [current]
             while True:
                 for update in updates:
                     if RANK[update["status"]] > RANK[job["status"]]:
-                        job = update
+                        # A move names the group's batch and transform job; an end is the whole job.
+                        job = {**job, **{k: v for k, v in update.items() if v is not None}}
                         print(describe(job), flush=True)
                 if job["status"] in TERMINAL:
                     break
@@ -78,7 +90,7 @@ async def watch(url: str, api_key: str, payload: str) -> int:
     return 1
 
 
-async def next_event(events: asyncio.Queue[dict[str, Any]], pumping: asyncio.Task[None]) -> dict[str, Any]:
+async def next_event(events: asyncio.Queue[dict[str, Any]], pumping: asyncio.Future[Any]) -> dict[str, Any]:
     """The next event, or the subscription's own error if it ended first."""
     getting = asyncio.ensure_future(events.get())
     await asyncio.wait({getting, pumping}, return_when=asyncio.FIRST_COMPLETED)

@@ -86,7 +86,8 @@ def appsync_stub() -> Iterator[AppSyncStub]:
                 elif not throttled:
                     stub.published.append(json.loads(body))
             doc = json.loads(body)
-            field_name = "publishJobUpdate" if "publishJobUpdate" in doc["query"] else "publishBatchUpdate"
+            names = ("publishJobUpdate", "publishJobsMoved", "publishBatchUpdate")
+            field_name = next(n for n in names if n in doc["query"])
             if throttled:
                 status, answer = 429, {"errors": [{"errorType": "TooManyRequestsException"}]}
             elif problem:

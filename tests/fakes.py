@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from asyncml.model import Batch, Job
+from asyncml.model import JOB_TERMINAL, Batch, Job, JobsMoved
 from asyncml.ports import TransformStartRefused
 
 
@@ -22,20 +22,31 @@ class FakeClock:
 
 
 class RecordingPublisher:
-    """Records what the core asked to publish, so tests read `published_statuses(...)`."""
+    """Records what the core asked to publish, so tests read `statuses(job_id)`: every status a
+    subscriber watching that one job would have seen, from group moves and ends alike."""
 
     def __init__(self) -> None:
-        self.jobs: list[Job] = []
+        self.jobs: list[Job] = []  # ends only (the event model)
+        self.moves: list[JobsMoved] = []
         self.batches: list[Batch] = []
+        self._log: list[tuple[str, frozenset[str]]] = []  # (status, job ids), in publish order
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
+        early = [j.status.value for j in jobs if j.status not in JOB_TERMINAL]
+        assert not early, f"publish_jobs is for ends only; got {early} (use publish_moves)"
         self.jobs.extend(jobs)
+        self._log.extend((j.status.value, frozenset([j.job_id])) for j in jobs)
+
+    def publish_moves(self, moves: JobsMoved) -> None:
+        assert moves.job_ids, "an empty JobsMoved is never published"
+        self.moves.append(moves)
+        self._log.append((moves.status.value, frozenset(moves.job_ids)))
 
     def publish_batch(self, batch: Batch) -> None:
         self.batches.append(batch)
 
     def statuses(self, job_id: str) -> list[str]:
-        return [j.status.value for j in self.jobs if j.job_id == job_id]
+        return [status for status, ids in self._log if job_id in ids]
 
 
 class ScriptedRunner:

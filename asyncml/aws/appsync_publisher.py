@@ -1,4 +1,4 @@
-"""[7] publish: Publisher as IAM-signed publishJobUpdate / publishBatchUpdate mutations to AppSync."""
+"""[7] publish: Publisher as IAM-signed publishJobUpdate / publishJobsMoved / publishBatchUpdate mutations."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from asyncml import shapes
-from asyncml.model import Batch, Job
+from asyncml.model import Batch, Job, JobsMoved
 
 logger = Logger(child=True)
 
@@ -25,6 +25,11 @@ logger = Logger(child=True)
 JOB_MUTATION = (
     "mutation Publish($update: JobUpdate!) { publishJobUpdate(update: $update) { "
     + " ".join(shapes.JOB_FIELDS)
+    + " } }"
+)
+MOVES_MUTATION = (
+    "mutation Publish($update: JobsMovedUpdate!) { publishJobsMoved(update: $update) { "
+    + " ".join(shapes.MOVES_FIELDS)
     + " } }"
 )
 BATCH_MUTATION = (
@@ -53,15 +58,22 @@ class AppSyncPublisher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="appsync")
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
-        bodies = [_body(JOB_MUTATION, shapes.job_update(j)) for j in jobs]
+        # One mutation per job end (AppSync fires subscriptions per mutation), many at a time.
+        self._send_all([_body(JOB_MUTATION, shapes.job_update(j)) for j in jobs], "job updates")
+
+    def publish_moves(self, moves: JobsMoved) -> None:
+        # One mutation per 1,000 ids: a sealed batch of 5,000 jobs costs 5 requests, not 5,000.
+        self._send_all([_body(MOVES_MUTATION, u) for u in shapes.moves_updates(moves)], "job moves")
+
+    def _send_all(self, bodies: list[str], what: str) -> None:
         if len(bodies) <= 1:
             failed = [b for b in bodies if not self._send(b)]
-        else:  # one mutation per job (AppSync fires subscriptions per mutation), many at a time
+        else:
             failed = [b for b, ok in zip(bodies, self._pool.map(self._send, bodies), strict=True) if not ok]
         if failed:
             # The store has moved already and a replayed event is a no-op, so raising would lose
             # the update all the same; log it loudly instead. Clients can still query the job.
-            logger.error("job updates not published", extra={"count": len(failed), "of": len(bodies)})
+            logger.error(f"{what} not published", extra={"count": len(failed), "of": len(bodies)})
 
     def publish_batch(self, batch: Batch) -> None:
         body = _body(BATCH_MUTATION, shapes.batch_update(batch))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from asyncml.model import Batch, BatchStatus, Job, JobStatus
+from asyncml.model import Batch, BatchStatus, Job, JobsMoved, JobStatus
 from asyncml.ports import Publisher
 
 # CloudWatch's embedded metric format takes at most 100 values per metric in one document:
@@ -35,6 +35,11 @@ class MeteredPublisher:
             if j.completed_at is not None:
                 ms = (j.completed_at - j.submitted_at).total_seconds() * 1000
                 self._metrics.add_metric("SubmitToCompleteLatency", MetricUnit.Milliseconds, ms)
+
+    def publish_moves(self, moves: JobsMoved) -> None:
+        self._inner.publish_moves(moves)
+        # What the event model saves: jobs moved per update sent (one update per MOVES_MAX_IDS ids).
+        self._metrics.add_metric(f"Jobs{moves.status.value.title()}", MetricUnit.Count, len(moves.job_ids))
 
     def publish_batch(self, batch: Batch) -> None:
         self._inner.publish_batch(batch)

@@ -1,18 +1,19 @@
 """[7] publish (local): the in-process Publisher; each topic hands every update to its matching subscriptions.
 
-One vocabulary: a `Broadcast` has two `Topic`s (jobs, batches); a `Subscription` on a topic is a
-filter plus a callback. This is what AppSync's `@aws_subscribe` and its filtering do in the cloud."""
+One vocabulary: a `Broadcast` has three `Topic`s (jobs' ends, jobs' group moves, batches); a
+`Subscription` on a topic is a filter plus a callback. This is what AppSync's `@aws_subscribe` and
+its filtering do in the cloud."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from asyncml import shapes
-from asyncml.model import Batch, Job
+from asyncml.model import Batch, Job, JobsMoved
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -36,8 +37,16 @@ class Topic(Generic[T]):
     Most clients watch their own job, so indexing by key keeps an update's cost proportional to the
     subscriptions that want it, plus the ones that filter on nothing or on other fields only."""
 
-    def __init__(self, key_field: str, shape: Callable[[T], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        key_field: str,
+        shape: Callable[[T], dict[str, Any]],
+        keys: Callable[[T], Iterable[Any]] | None = None,
+    ) -> None:
+        """`keys`, when given, names every key an update carries (a JobsMoved's jobIds): a keyed
+        subscription then matches an update whose keys contain its value, as AppSync's `contains`."""
         self.key_field = key_field
+        self._keys = keys
         self._key_attr = "".join("_" + c.lower() if c.isupper() else c for c in key_field)  # jobId -> job_id
         self.shape = shape
         self.by_key: dict[Any, set[Subscription]] = {}
@@ -90,7 +99,14 @@ class Topic(Generic[T]):
 
     def _dispatch(self, item: T) -> None:
         fields: dict[str, Any] | None = None
-        keyed = self.by_key.get(getattr(item, self._key_attr), ())
+        keyed: Iterable[Subscription]
+        if not self.by_key:
+            keyed = ()
+        elif self._keys is None:
+            keyed = self.by_key.get(getattr(item, self._key_attr), ())
+        else:  # ids within one update are distinct, so a subscription is delivered once
+            by_key = self.by_key
+            keyed = [sub for k in self._keys(item) if k in by_key for sub in by_key[k]]
         memo: dict[Any, Any] = {}
         for subs in (keyed, self.unkeyed):
             for sub in tuple(subs):
@@ -109,9 +125,24 @@ class Broadcast:
     def __init__(self) -> None:
         self.jobs: Topic[Job] = Topic("jobId", shapes.job)
         self.batches: Topic[Batch] = Topic("batchId", shapes.batch)
+        # Items are JobsMoved updates already shaped and split (at most MOVES_MAX_IDS ids each), as
+        # AppSync would deliver them.
+        self.moves: Topic[dict[str, Any]] = Topic("jobId", _same, keys=_job_ids)
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
         self.jobs.publish(jobs)
 
+    def publish_moves(self, moves: JobsMoved) -> None:
+        self.moves.publish(shapes.moves_updates(moves))
+
     def publish_batch(self, batch: Batch) -> None:
         self.batches.publish([batch])
+
+
+def _same(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields
+
+
+def _job_ids(fields: dict[str, Any]) -> list[str]:
+    ids: list[str] = fields["jobIds"]
+    return ids

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from asyncml.model import Batch, BatchStatus, Job, JobStatus
+from asyncml.model import Batch, BatchStatus, Job, JobsMoved, JobStatus
 from asyncml.ports import JobStore, Publisher
 
 if TYPE_CHECKING:
@@ -61,6 +61,12 @@ class Metrics:
             "Records that ended FAILED (the model or the transform failed them)",
             registry=self.registry,
         )
+        self.moves = Counter(
+            "asyncml_job_moves",
+            "Jobs that moved to QUEUED, BATCHED or PROCESSING (published in groups, on onJobsMoved)",
+            ["status"],
+            registry=self.registry,
+        )
         self.registry.register(_Stocks(store, queue_depth, topics))
 
     def render(self) -> bytes:
@@ -76,6 +82,9 @@ class Metrics:
                 self.model_errors.inc()
             if job.completed_at is not None:
                 self.latency.labels(status).observe((job.completed_at - job.submitted_at).total_seconds())
+
+    def observe_moves(self, moves: JobsMoved) -> None:
+        self.moves.labels(moves.status.value).inc(len(moves.job_ids))
 
     def observe_batch(self, batch: Batch) -> None:
         if batch.status is BatchStatus.BATCHED:
@@ -94,6 +103,10 @@ class MeteredPublisher:
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
         self._inner.publish_jobs(jobs)
         self._metrics.observe_jobs(jobs)
+
+    def publish_moves(self, moves: JobsMoved) -> None:
+        self._inner.publish_moves(moves)
+        self._metrics.observe_moves(moves)
 
     def publish_batch(self, batch: Batch) -> None:
         self._inner.publish_batch(batch)
@@ -117,5 +130,6 @@ class _Stocks(Collector):
             "asyncml_subscribers", "Open subscriptions, by subscription field", labels=["field"]
         )
         subscribers.add_metric(["onJobUpdated"], len(self._topics.jobs))
+        subscribers.add_metric(["onJobsMoved"], len(self._topics.moves))
         subscribers.add_metric(["onBatchUpdated"], len(self._topics.batches))
         yield subscribers

@@ -1,8 +1,9 @@
-// The dashboard: settings, live tables fed by onJobUpdated / onBatchUpdated, submit and CSV upload,
+// The dashboard: settings, live tables fed by onJobsMoved (groups of moves), onJobUpdated (ends) and
+// onBatchUpdated, submit and CSV upload,
 // the server's totals, a page per batch (#batch=<id>), the queue and live charts.
 
 import { downloadUrl, healthUrl, realtimeUrl } from "./endpoints.js";
-import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED } from "./graphql.js";
+import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED, ON_JOBS_MOVED } from "./graphql.js";
 import { Board, inView as inViewOf, newestFirst } from "./board.js";
 import { csvRows, submitRows } from "./csv_rows.js";
 import { Timeline } from "./metrics.js";
@@ -17,6 +18,7 @@ const MAX_JOBS = 2000; // jobs held (events and loaded pages); the oldest go fir
 const MAX_BATCHES = 50;
 const PAGE = 200; // jobs per listJobs page
 const COUNTS_EVERY_MS = 15_000; // re-read jobCounts: the events keep it live in between
+const UNKNOWN_READ_MS = 400; // jobs named by a move but not held: read once the burst has passed
 const HEALTH_EVERY_MS = 1000;
 const $ = (sel) => document.querySelector(sel);
 
@@ -35,12 +37,37 @@ let realtime = null;
 let detailId = null;
 let flushTimer = 0;
 let reorder = false; // a full sort of the job rows is due
+const unknownReads = new Set(); // batchIds (or null: the newest jobs) whose jobs a move named unseen
+let unknownTimer = 0;
 
 // ---- incoming records --------------------------------------------------------------------------
 
 function upsertJob(job, options) {
   board.upsertJob(job, options);
   schedule();
+}
+
+/** A JobsMoved update: held rows move now; rows we never saw are read, one listJobs per batch. */
+function applyMoves(moved) {
+  const unknown = board.applyMoves(moved);
+  schedule();
+  if (!unknown.length) return;
+  unknownReads.add(moved.batchId ?? null);
+  if (!unknownTimer) unknownTimer = setTimeout(readUnknown, UNKNOWN_READ_MS);
+}
+
+async function readUnknown() {
+  unknownTimer = 0;
+  const keys = [...unknownReads];
+  unknownReads.clear();
+  for (const batchId of keys) {
+    try {
+      const page = await api.listJobs({ batchId, limit: PAGE });
+      page.items.forEach((job) => upsertJob(job)); // a read: the move already counted them
+    } catch (err) {
+      showError(err);
+    }
+  }
 }
 
 function upsertBatch(batch) {
@@ -229,6 +256,11 @@ function start(settings) {
     query: ON_JOB_UPDATED,
     onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated, { live: true }),
     onError: (errors) => showError(`onJobUpdated refused: ${errors[0]?.message}`),
+  });
+  realtime.subscribe({
+    query: ON_JOBS_MOVED,
+    onData: (p) => p.data?.onJobsMoved && applyMoves(p.data.onJobsMoved),
+    onError: (errors) => showError(`onJobsMoved refused: ${errors[0]?.message}`),
   });
   realtime.subscribe({
     query: ON_BATCH_UPDATED,

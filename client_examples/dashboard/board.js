@@ -47,6 +47,29 @@ export class Board {
     return merged;
   }
 
+  /**
+   * A JobsMoved update (many jobs to QUEUED, BATCHED or PROCESSING at once): each job held moves,
+   * the totals move for every job named. Returns the ids the page does not hold, to read later.
+   */
+  applyMoves(moved) {
+    const unknown = [];
+    for (const jobId of moved.jobIds) {
+      const old = this.jobs.get(jobId);
+      const step = { jobId, status: moved.status, updatedAt: moved.updatedAt };
+      if (!old) {
+        this.counts.apply(step);
+        unknown.push(jobId);
+        continue;
+      }
+      // A QUEUED move of a job that had ended is a retry: its next attempt, the old outcome gone.
+      const retried = moved.status === "QUEUED" && TERMINAL.has(old.status);
+      const attempt = (old.attempt ?? 1) + (retried ? 1 : 0);
+      const fields = retried ? { result: null, error: null, completedAt: null } : {};
+      this.upsertJob({ ...step, ...fields, attempt, batchId: moved.batchId, transformJobName: moved.transformJobName }, { live: true });
+    }
+    return unknown;
+  }
+
   upsertBatch(batch) {
     if (!this.batches.has(batch.batchId)) this.dirty.batchOrder = true;
     this.batches.set(batch.batchId, mergeBatch(this.batches.get(batch.batchId), batch));

@@ -14,7 +14,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent, S3Event
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from graphql import GraphQLSchema, parse, validate
 
+from asyncml import shapes
 from asyncml.aws.appsync_publisher import AppSyncPublisher
 from asyncml.aws.kinesis_stream import (
     MAX_RECORDS,
@@ -27,10 +29,11 @@ from asyncml.aws.kinesis_stream import (
 from asyncml.aws.s3_bucket import S3Bucket, object_keys
 from asyncml.aws.sagemaker_runner import SageMakerTransformRunner
 from asyncml.batch_files import split_lines
-from asyncml.model import Job, JobStatus
+from asyncml.model import Job, JobsMoved, JobStatus
 from asyncml.ports import TransformStartRefused
 from tests.cloud_harness import appsync_stub, load_event
 from tests.moto_stack import moto_stack
+from tests.test_schema_matches import ROOT, _build
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -241,3 +244,31 @@ def test_a_publish_refused_for_good_is_not_retried(monkeypatch: pytest.MonkeyPat
         AppSyncPublisher(stub.url, "us-east-1", wrong, sleep=pauses.append).publish_jobs([job(1)])
         assert stub.published == [] and len(stub.refused) == 1
     assert pauses == []
+
+
+def test_a_group_move_is_published_in_updates_of_at_most_1000_ids_selecting_every_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    ids = tuple(f"job-{i:05d}" for i in range(2500))
+    moved = JobsMoved(JobStatus.PROCESSING, ids, datetime(2026, 1, 2, tzinfo=UTC), "b1", "asyncml-b1")
+    with appsync_stub() as stub:
+        publisher(stub.url).publish_moves(moved)
+        updates = stub.updates("publishJobsMoved")
+        assert stub.refused == [] and len(updates) == 3  # ceil(2500 / 1000) requests, not 2,500
+        assert sorted(len(u["jobIds"]) for u in updates) == [500, 1000, 1000]
+        assert sorted(i for u in updates for i in u["jobIds"]) == list(ids)
+        assert {(u["status"], u["batchId"], u["transformJobName"]) for u in updates} == {
+            ("PROCESSING", "b1", "asyncml-b1")
+        }
+        # The document is valid against the AppSync SDL and selects every JobsMoved field, because
+        # AppSync hands subscribers (and filters on) only what the mutation selected.
+        doc = parse(stub.published[0]["query"])
+        assert validate(appsync_schema(), doc) == []
+        assert all(f" {name} " in stub.published[0]["query"] for name in shapes.MOVES_FIELDS)
+
+
+def appsync_schema() -> GraphQLSchema:
+    return _build((ROOT / "schema.graphql").read_text())

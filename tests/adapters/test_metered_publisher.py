@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools import Metrics
 
 from asyncml.aws.metered_publisher import MeteredPublisher
-from asyncml.model import Batch, BatchStatus, Job, JobStatus
+from asyncml.model import Batch, BatchStatus, Job, JobsMoved, JobStatus
 from tests.fakes import RecordingPublisher
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -52,11 +52,19 @@ def test_a_failed_batch_is_counted(metrics: Metrics) -> None:
 
 def test_finished_records_report_counts_and_latency(metrics: Metrics) -> None:
     def job(i: int, status: JobStatus) -> Job:
-        done = T0 + timedelta(seconds=2) if status is not JobStatus.BATCHED else None
+        done = T0 + timedelta(seconds=2) if status is not JobStatus.CANCELLED else None
         return Job(f"j{i}", status, "1,2", submitted_at=T0, updated_at=T0, completed_at=done)
 
-    jobs = [job(0, JobStatus.COMPLETED), job(1, JobStatus.FAILED), job(2, JobStatus.BATCHED)]
+    jobs = [job(0, JobStatus.COMPLETED), job(1, JobStatus.FAILED), job(2, JobStatus.CANCELLED)]
     MeteredPublisher(RecordingPublisher(), metrics).publish_jobs(jobs)
     got = emitted(metrics)
     assert (got["RecordsCompleted"], got["RecordsFailed"]) == ([1.0], [1.0])
     assert got["SubmitToCompleteLatency"] == [2000.0, 2000.0]
+
+
+def test_a_group_move_counts_its_jobs_once_and_reaches_the_subscribers(metrics: Metrics) -> None:
+    inner = RecordingPublisher()
+    moves = JobsMoved(JobStatus.BATCHED, tuple(f"j{i}" for i in range(2500)), T0, batch_id="b1")
+    MeteredPublisher(inner, metrics).publish_moves(moves)
+    assert emitted(metrics) == {"JobsBatched": [2500.0]}
+    assert inner.moves == [moves]

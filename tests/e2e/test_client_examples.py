@@ -8,9 +8,11 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.browser.live_server import LiveServer
@@ -50,6 +52,43 @@ def test_submit_and_watch_prints_each_status_in_order_until_completed(server: Li
     result = done.stdout.splitlines()[-1]
     assert result.startswith("result: virginica,"), done.stdout
     assert len(result.removeprefix("result: ").split(",")) == 4  # label and three probabilities
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A batch seals when its second job arrives (the window, 300 s, outlasts the test): the test decides."""
+    with LiveServer(tmp_path_factory.mktemp("pair") / "data", batch_size=2, batch_window=300) as s:
+        yield s
+
+
+def test_submit_and_watch_sees_its_job_batched_and_processing_live(pair: LiveServer) -> None:
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "ASYNCML_URL": pair.graphql_url,
+        "ASYNCML_API_KEY": pair.api_key,
+    }
+    cmd = [sys.executable, str(EXAMPLES / "submit_and_watch.py"), "--payload", IRIS[0]]
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        # its two subscriptions (onJobsMoved and onJobUpdated, both on its job id) are in place...
+        deadline = time.monotonic() + 30
+        while not all(n >= 1 for n in subscribers(pair, "onJobsMoved", "onJobUpdated")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        # ...when a second job fills the batch: every move of its job from here on arrives as an event
+        body = {"query": 'mutation { submitJob(input: {payload: "6.7,3.0,5.2,2.3"}) { jobId } }'}
+        httpx.post(pair.graphql_url, json=body, headers={"x-api-key": pair.api_key}, timeout=10)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    assert statuses(out) == ORDER, out
+    batched = next(line for line in out.splitlines() if " BATCHED " in line)
+    assert re.search(r"batch \d{8}-\d{6}-[0-9a-f]{8}$", batched), out  # the group move names the batch
+    assert out.splitlines()[-1].startswith("result: setosa,"), out
+
+
+def subscribers(server: LiveServer, *fields: str) -> list[int]:
+    counts = httpx.get(f"{server.base_url}/healthz", timeout=5).json()["subscribers"]
+    return [counts[f] for f in fields]
 
 
 def test_submit_and_watch_takes_url_and_key_as_flags(server: LiveServer) -> None:

@@ -158,7 +158,7 @@ def test_healthz_reports_queue_depth_and_subscribers(server: LiveServer) -> None
     health = httpx.get(f"{server.url}/healthz", trust_env=False).json()
     assert health["status"] == "ok"
     assert isinstance(health["queueDepth"], int)
-    assert set(health["subscribers"]) == {"onJobUpdated", "onBatchUpdated"}
+    assert set(health["subscribers"]) == {"onJobUpdated", "onJobsMoved", "onBatchUpdated"}
 
 
 def test_no_route_without_the_key_hands_out_the_key(server: LiveServer) -> None:
@@ -207,3 +207,13 @@ def test_a_subscription_posted_over_http_is_refused_with_a_graphql_error_naming_
     error = only_error(response.json())
     assert error["errorType"] == "UnsupportedOperation"
     assert "WebSocket" in error["message"] and "/graphql/realtime" in error["message"]
+
+
+def test_an_api_key_caller_may_not_publish_group_moves(server: LiveServer) -> None:
+    update = {"status": "BATCHED", "jobIds": ["j1"], "updatedAt": "2026-01-01T00:00:01.000Z"}
+    query = "mutation ($u: JobsMovedUpdate!) { publishJobsMoved(update: $u) { jobIds } }"
+    body = server.post(query, {"u": update}).json()
+    [error] = body["errors"]
+    assert body["data"] == {"publishJobsMoved": None}
+    assert error["errorType"] == "Unauthorized"
+    assert error["message"] == "Not Authorized to access publishJobsMoved on type Mutation"

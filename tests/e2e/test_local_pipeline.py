@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncml import batch_files, batcher, queries, results, shapes, transform_jobs
+from asyncml import batch_files, batcher, queries, results, transform_jobs
 from asyncml.local.wiring import LocalRuntime, build_runtime
 from asyncml.model import BatchStatus, Job, JobStatus
 from asyncml.settings import Settings
@@ -50,17 +50,21 @@ async def wait_terminal(rt: LocalRuntime, ids: list[str], within: float = 15) ->
 
 
 async def test_every_job_completes_with_the_models_whole_output(runtime: LocalRuntime) -> None:
-    updates: list[Job] = []
-    sub = runtime.broadcast.jobs.add({}, lambda f, _memo: updates.append(shapes.job_from_fields(f)))
+    updates: list[tuple[str, list[str]]] = []
+    sub = runtime.broadcast.jobs.add({}, lambda f, _memo: updates.append((f["status"], [f["jobId"]])))
+    moves = runtime.broadcast.moves.add({}, lambda f, _memo: updates.append((f["status"], f["jobIds"])))
     ids = [j.job_id for j in submit_jobs(runtime.ports, [SubmitInput(p) for p in IRIS])]
     jobs = await wait_terminal(runtime, ids)
     runtime.broadcast.jobs.remove(sub)
+    runtime.broadcast.moves.remove(moves)
     assert [j.status for j in jobs] == [JobStatus.COMPLETED] * 3
     labels = [j.result.split(",")[0] for j in jobs]  # type: ignore[union-attr]
     assert labels == ["setosa", "virginica", "versicolor"]
     assert all(len(j.result.split(",")) == 4 for j in jobs)  # type: ignore[union-attr]  # class + 3 probabilities
-    seen = [u.status.value for u in updates if u.job_id == ids[0]]
+    seen = [status for status, job_ids in updates if ids[0] in job_ids]
     assert seen == ["QUEUED", "BATCHED", "PROCESSING", "COMPLETED"]
+    # the three moved together: one update per move, not one per job
+    assert [s for s, _ in updates].count("BATCHED") == 1
     batch = queries.get_batch(runtime.ports, jobs[0].batch_id or "")
     assert batch is not None and batch.status is BatchStatus.COMPLETED and batch.completed_count == 3
 

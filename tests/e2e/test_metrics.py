@@ -86,6 +86,8 @@ def test_finished_jobs_show_in_counts_batch_sizes_and_latencies(server: LiveServ
     assert grew("asyncml_job_latency_seconds_sum", status="COMPLETED") > 0
     assert grew("asyncml_records_finished_total", status="COMPLETED") == 3
     assert grew("asyncml_model_errors_total") == 0
+    for status in ("QUEUED", "BATCHED", "PROCESSING"):  # each job's group moves, counted per job
+        assert grew("asyncml_job_moves_total", status=status) == 3
 
 
 def test_records_the_model_fails_count_as_model_errors(broken: LiveServer) -> None:

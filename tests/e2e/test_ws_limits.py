@@ -22,7 +22,7 @@ WATCH = "subscription { onJobUpdated { jobId payload } }"
 
 @pytest.fixture(scope="module")
 def small_budget(tmp_path_factory: pytest.TempPathFactory, demo_model: DemoModel) -> Iterator[LiveServer]:
-    # A long window: the test's jobs stay QUEUED; only their submit updates are sent.
+    # A long window: the test's jobs stay QUEUED until it cancels them; their ends are all that is sent.
     settings = e2e_settings(tmp_path_factory.mktemp("limits"), demo_model, batch_window=60.0, batch_size=1000)
     yield from run_server(settings, max_queued_bytes=BUDGET)
 
@@ -55,10 +55,13 @@ async def test_a_client_that_stops_reading_is_closed_past_the_byte_budget(
     base = server.subscribers()["onJobUpdated"]
     ws = await (open_realtime(server) if protocol == "realtime" else open_strawberry(server, protocol))
     await server.wait_subscribers("onJobUpdated", base + SUBSCRIPTIONS)
-    # 20 subscriptions x 10 updates of 100 kB: 20 MB the client never reads, 20 times the budget.
+    # 20 subscriptions x 10 ends of 100 kB (onJobUpdated carries the whole job): 20 MB the client
+    # never reads, 20 times the budget.
     inputs = [{"payload": "x" * 100_000} for _ in range(10)]
     body = server.gql("mutation ($i: [SubmitJobInput!]!) { submitJobs(inputs: $i) { jobId } }", {"i": inputs})
     assert len(body["data"]["submitJobs"]) == 10
+    for job in body["data"]["submitJobs"]:
+        server.gql("mutation ($id: ID!) { cancelJob(jobId: $id) { jobId } }", {"id": job["jobId"]})
     # The server drops the subscriptions at once, though the client has read nothing yet.
     await server.wait_subscribers_at_most("onJobUpdated", base)
     got = 0

@@ -36,7 +36,8 @@ def test_a_retried_job_is_queued_as_a_new_attempt_with_its_old_outcome_cleared(p
     assert (retried.status, retried.attempt) == (JobStatus.QUEUED, 2)
     assert (retried.error, retried.result, retried.batch_id, retried.completed_at) == (None, None, None, None)
     assert ports.stream.put_ids[-1] == ids[0]  # type: ignore[attr-defined]
-    assert ports.publisher.jobs[-1].attempt == 2  # type: ignore[attr-defined]
+    last = ports.publisher.moves[-1]  # type: ignore[attr-defined]
+    assert (last.status, last.job_ids) == (JobStatus.QUEUED, (ids[0],))  # one group move, not a Job
     assert job(ports, ids[1]).status is JobStatus.FAILED  # only the one asked for
     # The new attempt runs in a new batch and completes; the old batch lists it no more.
     batch = batcher.seal_batch(ports, [ids[0]], seed="retry", first_seen=ports.clock.now())

@@ -40,9 +40,9 @@ class Plan:
 
     operation: OperationDefinitionNode
     root: FieldNode
-    root_name: str  # onJobUpdated / onBatchUpdated
+    root_name: str  # onJobUpdated / onJobsMoved / onBatchUpdated
     field_def: GraphQLField
-    type_name: str  # Job / Batch, for __typename
+    type_name: str  # Job / JobsMoved / Batch, for __typename
     selection: tuple[str, ...] | None
 
     def filters(self, schema: GraphQLSchema, variables: dict[str, Any] | None) -> dict[str, Any]:

@@ -59,7 +59,11 @@ class Session:
         )
         self._ka: asyncio.Task[None] | None = None
         topics = new_context().topics
-        self._topics: dict[str, Topic[Any]] = {"onJobUpdated": topics.jobs, "onBatchUpdated": topics.batches}
+        self._topics: dict[str, Topic[Any]] = {
+            "onJobUpdated": topics.jobs,
+            "onJobsMoved": topics.moves,
+            "onBatchUpdated": topics.batches,
+        }
 
     # -- sending: one writer task keeps frames in order (start_ack always before the first data)
     @property

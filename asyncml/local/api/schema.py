@@ -27,12 +27,15 @@ from asyncml.local.api.types import (
     Job,
     JobConnection,
     JobCounts,
+    JobsMoved,
+    JobsMovedUpdate,
     JobStatus,
     JobUpdate,
     SubmitJobInput,
     batch_of,
     fields_of,
     job_of,
+    moved_of,
     opt,
 )
 from asyncml.local.broadcast import Broadcast, Topic
@@ -141,6 +144,12 @@ def _publish_batch_update(info: strawberry.Info, update: BatchUpdate) -> Batch |
     return batch_of(f)
 
 
+def _publish_jobs_moved(info: strawberry.Info, update: JobsMovedUpdate) -> JobsMoved | None:
+    f = fields_of(update)
+    _ports(info).publisher.publish_moves(shapes.moves_from_fields(f))
+    return moved_of(f)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation
@@ -167,6 +176,9 @@ class Mutation:
     publish_batch_update = strawberry.mutation(
         resolver=_publish_batch_update, permission_classes=[IamOnly], directives=[AwsIam()]
     )
+    publish_jobs_moved = strawberry.mutation(
+        resolver=_publish_jobs_moved, permission_classes=[IamOnly], directives=[AwsIam()]
+    )
 
 
 async def _follow(
@@ -189,6 +201,18 @@ async def _on_job_updated(
         yield job_of(fields)
 
 
+async def _on_jobs_moved(
+    info: strawberry.Info,
+    job_id: strawberry.ID | None = UNSET,
+    batch_id: strawberry.ID | None = UNSET,
+    status: JobStatus | None = UNSET,
+) -> AsyncGenerator[JobsMoved | None, None]:
+    # jobId matches an update whose jobIds contains it (AppSync: the resolver's `contains` filter).
+    filters = {"jobId": opt(job_id), "batchId": opt(batch_id), "status": opt(status)}
+    async for fields in _follow(info, info.context.topics.moves, filters):
+        yield moved_of(fields)
+
+
 async def _on_batch_updated(
     info: strawberry.Info, batch_id: strawberry.ID | None = UNSET
 ) -> AsyncGenerator[Batch | None, None]:
@@ -199,7 +223,15 @@ async def _on_batch_updated(
 @strawberry.type
 class Subscription:
     on_job_updated = strawberry.subscription(
-        resolver=_on_job_updated, directives=[AwsSubscribe(mutations=["publishJobUpdate"])]
+        resolver=_on_job_updated,
+        description="A job's end (COMPLETED, FAILED, CANCELLED), the whole job. Its earlier moves come on "
+        "onJobsMoved.",
+        directives=[AwsSubscribe(mutations=["publishJobUpdate"])],
+    )
+    on_jobs_moved = strawberry.subscription(
+        resolver=_on_jobs_moved,
+        description="Groups of jobs that moved; jobId matches an update whose jobIds contains it.",
+        directives=[AwsSubscribe(mutations=["publishJobsMoved"])],
     )
     on_batch_updated = strawberry.subscription(
         resolver=_on_batch_updated, directives=[AwsSubscribe(mutations=["publishBatchUpdate"])]

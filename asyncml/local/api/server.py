@@ -124,7 +124,11 @@ def create_app(
     async def healthz(_: Request) -> JSONResponse:
         stream: Any = runtime.ports.stream
         depth = len(stream) if hasattr(stream, "__len__") else None
-        subscribers = {"onJobUpdated": len(topics.jobs), "onBatchUpdated": len(topics.batches)}
+        subscribers = {
+            "onJobUpdated": len(topics.jobs),
+            "onJobsMoved": len(topics.moves),
+            "onBatchUpdated": len(topics.batches),
+        }
         health = getattr(runtime, "model_health", None)
         model = health() if health else {"status": "external"}
         down = model.get("status") == "down"  # jobs are still accepted; they run once it is back

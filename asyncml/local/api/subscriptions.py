@@ -23,8 +23,14 @@ class SubscriberTooSlow(AsyncmlError):
 
 
 def size_of(fields: Mapping[str, Any]) -> int:
-    """About the bytes an update takes once encoded: its strings (payload, result) dominate."""
-    return sum(len(v) if isinstance(v, str) else 0 for v in fields.values()) + _FIELD_OVERHEAD * len(fields)
+    """About the bytes an update takes once encoded: its strings (payload, result, job ids) dominate."""
+    size = _FIELD_OVERHEAD * len(fields)
+    for v in fields.values():
+        if isinstance(v, str):
+            size += len(v)
+        elif isinstance(v, list):  # JobsMoved's jobIds
+            size += sum(len(i) + 3 for i in v)
+    return size
 
 
 async def follow(

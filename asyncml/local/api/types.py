@@ -104,6 +104,20 @@ class Batch:
     updatedAt: AWSDateTime
 
 
+@strawberry.type(
+    description="Many jobs moved together to QUEUED, BATCHED or PROCESSING (a submit or retry call, "
+    "a batch,\na transform start): one update per group of up to 1,000 jobs. A job's end comes on\n"
+    "onJobUpdated, with the whole job.",
+    directives=_BOTH,
+)
+class JobsMoved:
+    status: JobStatus
+    jobIds: list[strawberry.ID]
+    batchId: strawberry.ID | None
+    transformJobName: str | None
+    updatedAt: AWSDateTime
+
+
 @strawberry.type(directives=_BOTH)
 class JobConnection:
     items: list[Job]
@@ -151,6 +165,17 @@ class JobUpdate:
     attempt: int
 
 
+@strawberry.input(
+    description="JobsMoved's fields as an input: what a worker publishes after a group of jobs moves."
+)
+class JobsMovedUpdate:
+    status: JobStatus
+    jobIds: list[strawberry.ID]
+    batchId: strawberry.ID | None = UNSET
+    transformJobName: str | None = UNSET
+    updatedAt: AWSDateTime
+
+
 @strawberry.input(description="Batch's fields as an input: what a worker publishes after a batch moves.")
 class BatchUpdate:
     batchId: strawberry.ID
@@ -170,6 +195,10 @@ def job_of(fields: dict[str, Any]) -> Job:
 
 def batch_of(fields: dict[str, Any]) -> Batch:
     return Batch(**fields)
+
+
+def moved_of(fields: dict[str, Any]) -> JobsMoved:
+    return JobsMoved(**fields)
 
 
 # Optional arguments default to UNSET rather than None so the printed SDL declares no default

@@ -75,7 +75,12 @@ def _plain(payload: Any) -> tuple[Plan, dict[str, Any]] | PlanError | None:
 
 def _topic(context: ApiContext, plan: Plan) -> Topic[Any]:
     topics = context.topics
-    return topics.jobs if plan.root_name == "onJobUpdated" else topics.batches
+    by_field: dict[str, Topic[Any]] = {
+        "onJobUpdated": topics.jobs,
+        "onJobsMoved": topics.moves,
+        "onBatchUpdated": topics.batches,
+    }
+    return by_field[plan.root_name]
 
 
 async def _hold(topic: Topic[Any], sub: Subscription) -> None:

@@ -48,3 +48,29 @@ test("a view is a status filter and maybe one batch", () => {
   assert.equal(inView(j, { filter: "COMPLETED", batchId: null }), false);
   assert.equal(inView(j, { filter: "ALL", batchId: "b2" }), false);
 });
+
+test("a group move moves every held job it names and counts the ones the page never saw", () => {
+  const b = new Board();
+  b.counts.reset({ ...server, queued: 3, total: 3 });
+  b.upsertJob(job("a", "QUEUED", 0, { attempt: 1 }));
+  b.upsertJob(job("b", "QUEUED", 1, { attempt: 1 }));
+  const unknown = b.applyMoves({ status: "BATCHED", jobIds: ["a", "b", "c"], batchId: "b1", transformJobName: null, updatedAt: `${T}2.000Z` });
+  assert.deepEqual(unknown, ["c"]);
+  assert.deepEqual([b.jobs.get("a").status, b.jobs.get("a").batchId, b.jobs.get("b").status], ["BATCHED", "b1", "BATCHED"]);
+  assert.equal(b.jobs.get("a").payload, undefined); // nothing invented for fields a move does not carry
+  assert.deepEqual([b.counts.counts.QUEUED, b.counts.counts.BATCHED, b.counts.counts.ALL], [0, 3, 3]);
+  // the same update again (at least once) moves nothing; a late QUEUED one cannot move a job back
+  b.applyMoves({ status: "BATCHED", jobIds: ["a", "b", "c"], batchId: "b1", transformJobName: null, updatedAt: `${T}2.000Z` });
+  assert.deepEqual([b.counts.counts.QUEUED, b.counts.counts.BATCHED], [0, 3]);
+  b.applyMoves({ status: "PROCESSING", jobIds: ["a"], batchId: "b1", transformJobName: "t1", updatedAt: `${T}3.000Z` });
+  assert.deepEqual([b.jobs.get("a").status, b.jobs.get("a").transformJobName], ["PROCESSING", "t1"]);
+});
+
+test("a QUEUED move of a failed job is its retry: the next attempt, the old error gone", () => {
+  const b = new Board();
+  b.counts.reset({ ...server, failed: 1, total: 1 });
+  b.upsertJob(job("a", "FAILED", 0, { attempt: 1, error: "boom", completedAt: `${T}1.000Z` }));
+  b.applyMoves({ status: "QUEUED", jobIds: ["a"], batchId: null, transformJobName: null, updatedAt: `${T}5.000Z` });
+  const a = b.jobs.get("a");
+  assert.deepEqual([a.status, a.attempt, a.error, a.batchId], ["QUEUED", 2, null, null]);
+});

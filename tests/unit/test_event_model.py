@@ -1,0 +1,109 @@
+"""The event model: a job's intermediate moves are published per group (JobsMoved), its end per job."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncml import batch_files, batcher, results, shapes, transform
+from asyncml.local.broadcast import Broadcast
+from asyncml.model import JobsMoved, JobStatus
+from asyncml.ports import Ports
+from asyncml.submit import SubmitInput, submit_jobs
+from tests.fakes import RecordingPublisher
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+N = 1200  # more than one JobsMoved update's worth of ids, in three submit calls
+
+
+def run_batch(ports: Ports, n: int) -> list[str]:
+    ids: list[str] = []
+    for start in range(0, n, 400):
+        inputs = [SubmitInput(f"{i},1") for i in range(start, start + 400)]
+        ids += [j.job_id for j in submit_jobs(ports, inputs)]
+    batch = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=ports.clock.now())
+    assert batch is not None
+    transform.start_batch(ports, batch.input_key)
+    lines = [line.decode() for line in batch_files.split_lines(ports.bucket.read_chunks(batch.input_key))]
+    out_key = batch_files.output_key(batch.input_key)
+    ports.bucket.put(out_key, "".join(f"{line},ok\n" for line in lines).encode())
+    results.apply_output(ports, out_key)
+    return ids
+
+
+def test_a_batch_publishes_one_group_per_move_and_one_end_per_job(ports: Ports) -> None:
+    ids = run_batch(ports, N)
+    publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
+    # One QUEUED per submit call, one BATCHED for the sealed batch, one PROCESSING for its start
+    assert [(m.status, len(m.job_ids)) for m in publisher.moves] == [
+        (JobStatus.QUEUED, 400), (JobStatus.QUEUED, 400), (JobStatus.QUEUED, 400),
+        (JobStatus.BATCHED, N), (JobStatus.PROCESSING, N),
+    ]  # fmt: skip
+    batched, processing = publisher.moves[3:]
+    assert sorted(batched.job_ids) == sorted(ids) and batched.batch_id == processing.batch_id
+    assert processing.transform_job_name is not None
+    # and every job's end on its own, whole, once
+    assert sorted(j.job_id for j in publisher.jobs) == sorted(ids)
+    assert {j.status for j in publisher.jobs} == {JobStatus.COMPLETED}
+    assert publisher.statuses(ids[-1]) == ["QUEUED", "BATCHED", "PROCESSING", "COMPLETED"]
+
+
+def test_replayed_events_publish_nothing(ports: Ports) -> None:
+    ids = run_batch(ports, 3)
+    publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
+    before = (len(publisher.moves), len(publisher.jobs), len(publisher.batches))
+    batch = batcher.seal_batch(ports, ids, seed=ids[0], first_seen=ports.clock.now())  # the stream replays
+    assert batch is not None
+    name = batch.transform_job_name
+    assert name is not None
+    results.on_transform_state(ports, name, "InProgress", None)  # a late InProgress event
+    results.apply_output(ports, batch_files.output_key(batch.input_key))  # the S3 event again
+    assert (len(publisher.moves), len(publisher.jobs), len(publisher.batches)) == before
+
+
+def test_the_local_broadcast_splits_a_group_into_updates_of_at_most_1000_ids() -> None:
+    ids = tuple(f"job-{i:05d}" for i in range(2500))
+    got: dict[str, list[dict[str, Any]]] = {"all": [], "one": [], "other": [], "queued": []}
+
+    async def watch() -> None:
+        topic = Broadcast()
+        for name, filters in {
+            "all": {},
+            "one": {"jobId": ids[1500]},
+            "other": {"jobId": "not-in-it"},
+            "queued": {"jobId": ids[0], "status": JobStatus.QUEUED},
+        }.items():
+            topic.moves.add(filters, lambda fields, _memo, name=name: got[name].append(fields))
+        topic.publish_moves(JobsMoved(JobStatus.BATCHED, ids, T0, batch_id="b1"))
+
+    asyncio.run(watch())
+    assert len(got["all"]) == math.ceil(len(ids) / shapes.MOVES_MAX_IDS) == 3
+    assert [i for u in got["all"] for i in u["jobIds"]] == list(ids)
+    # jobId matches the one update that contains it; other filters are equality, as on AppSync
+    assert len(got["one"]) == 1 and ids[1500] in got["one"][0]["jobIds"]
+    assert got["one"][0]["status"] == "BATCHED" and got["one"][0]["batchId"] == "b1"
+    assert got["other"] == [] and got["queued"] == []
+
+
+def test_an_iam_caller_publishes_a_group_move_through_the_local_schema(ports: Ports) -> None:
+    """What publishJobsMoved does on AppSync's NONE data source: hand the update on, answer it."""
+    from asyncml.local.api.schema import AWS_IAM, ApiContext, schema
+
+    query = """mutation ($u: JobsMovedUpdate!) {
+      publishJobsMoved(update: $u) { status jobIds batchId transformJobName updatedAt } }"""
+    update = {
+        "status": "PROCESSING",
+        "jobIds": ["a", "b"],
+        "batchId": "b1",
+        "updatedAt": "2026-11-25T12:00:00Z",
+    }
+    ctx = ApiContext(ports=ports, topics=Broadcast(), auth_mode=AWS_IAM)
+    result = asyncio.run(schema.execute(query, variable_values={"u": update}, context_value=ctx))
+    assert result.errors is None
+    assert result.data == {
+        "publishJobsMoved": {**update, "transformJobName": None, "updatedAt": "2026-11-25T12:00:00.000Z"}
+    }
+    publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
+    assert publisher.moves == [JobsMoved(JobStatus.PROCESSING, ("a", "b"), T0, batch_id="b1")]
