@@ -125,9 +125,14 @@ class DynamoJobStore:
         return self._apply(unique, updates)
 
     def _apply(self, ids: list[str], updates: list[Update]) -> list[Job]:
-        """Apply each job's conditional update; the jobs that moved, as stored after, in order."""
+        """Apply each job's conditional update; the jobs that moved, as stored after, each once,
+        in the order of their first move."""
+        after: dict[str, tuple[int, Job]] = {}
         if len(updates) <= 2:  # one UpdateItem each returns the item: no read-back
-            return [items.job_from_item(i) for i in map(self._io.update, updates) if i is not None]
+            for n, item in enumerate(map(self._io.update, updates)):
+                if item is not None:
+                    after[ids[n]] = (after.get(ids[n], (n, None))[0], items.job_from_item(item))
+            return [job for _, job in sorted(after.values(), key=lambda p: p[0])]
         # A transaction may touch an item once: a job moved twice in one call waits a round.
         rounds: list[list[int]] = []
         seen: Counter[str] = Counter()
@@ -136,14 +141,16 @@ class DynamoJobStore:
                 rounds.append([])
             rounds[seen[job_id]].append(n)
             seen[job_id] += 1
-        after: dict[int, Job] = {}
         for batch in rounds:
             applied = self._io.update_many([updates[n] for n in batch])
             moved = [n for n, ok in zip(batch, applied, strict=True) if ok]
             # Read back consistently: what the move stored (or a later move, if one came between).
-            found = {j.job_id: j for j in self.get_jobs([ids[n] for n in moved])}
-            after |= {n: found[ids[n]] for n in moved if ids[n] in found}
-        return [after[n] for n in sorted(after)]
+            first: dict[str, int] = {}
+            for n in moved:
+                first.setdefault(ids[n], n)
+            for job in self.get_jobs(list(first)):
+                after[job.job_id] = (after.get(job.job_id, (first[job.job_id], job))[0], job)
+        return [job for _, job in sorted(after.values(), key=lambda p: p[0])]
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
@@ -167,7 +174,7 @@ class DynamoJobStore:
         # statuses come from the items, read consistently, so a count right after a move is exact.
         where = _jobs(items.BY_BATCH, "batchKey", batch_id)
         keys = [{"pk": {"S": k}} for k in listing.every_key(self._io, self._pool, where)]
-        return dict(Counter(JobStatus(i["status"]["S"]) for i in self._io.get(keys, ("status",))))
+        return dict(Counter(JobStatus(i["status"]["S"]) for i in self._io.get(keys, ("pk", "status"))))
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
         # DynamoDB keeps no counts: a Select=COUNT Query per status and shard (17 x 6, concurrent)
