@@ -284,15 +284,7 @@ class Meter:
         elif op == "DeleteItem" and ok:
             self._write(actor, params["Key"]["pk"]["S"], None)
         elif op == "TransactWriteItems":
-            for t in params["TransactItems"]:  # a transactional write costs twice (the table's part)
-                if "Put" in t and ok:
-                    self._write(actor, t["Put"]["Item"]["pk"]["S"], t["Put"]["Item"], factor=2)
-                elif "Update" in t:  # no ReturnValues in a transaction: the item as moto holds it now
-                    pk = t["Update"]["Key"]["pk"]["S"]
-                    if ok:
-                        self._write(actor, pk, self._held(pk), factor=2)
-                    else:  # a cancelled transaction is booked like failed conditional writes
-                        self._failed(actor, pk, item_size(self.shadow.get(pk)), factor=2)
+            self._transaction(actor, params, ok)
         elif op == "GetItem":
             self.s.rru[actor] += read_units(item_size(parsed.get("Item")), params.get("ConsistentRead"))
         elif op == "BatchGetItem":
@@ -323,6 +315,17 @@ class Meter:
         s.key_writes[(target, key)] += 1
         s.key_actor_wcu[(target, key, actor)] += units
         s.burst[(target, key)] += units
+
+    def _transaction(self, actor: str, params: dict[str, Any], ok: bool) -> None:
+        for t in params["TransactItems"]:  # a transactional write costs twice (the table's part)
+            if "Put" in t and ok:
+                self._write(actor, t["Put"]["Item"]["pk"]["S"], t["Put"]["Item"], factor=2)
+            elif "Update" in t:  # no ReturnValues in a transaction: the item as moto holds it now
+                pk = t["Update"]["Key"]["pk"]["S"]
+                if ok:
+                    self._write(actor, pk, self._held(pk), factor=2)
+                else:  # a cancelled transaction is booked like failed conditional writes
+                    self._failed(actor, pk, item_size(self.shadow.get(pk)), factor=2)
 
     def _failed(self, actor: str, pk: str, size: int, factor: int = 1) -> None:
         self._book(actor, "table", pk, write_units(size) * factor)
