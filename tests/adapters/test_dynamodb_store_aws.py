@@ -1,5 +1,7 @@
 """DynamoDB store behaviour moto cannot show: throttled and cancelled batches (Stubber); plus, under
-moto, TTL, hot keys spread over shards and items written before the shards."""
+moto, TTL, hot keys spread over shards and items written before the shards. Under moto the store
+runs one worker: moto's TransactWriteItems copies the whole table to undo itself, and a copy taken
+while another thread writes can undo that thread's writes (DynamoDB isolates transactions)."""
 
 from __future__ import annotations
 
@@ -170,7 +172,7 @@ def test_an_item_dynamodb_refuses_is_not_dropped_silently() -> None:
 
 def test_many_moves_go_100_a_round_trip_and_each_applies_once() -> None:
     with moto_stack() as stack:
-        store = DynamoJobStore(stack.client("dynamodb"), stack.table)
+        store = DynamoJobStore(stack.client("dynamodb"), stack.table, workers=1)
         sent = sent_transactions(store)
         jobs = [job(i) for i in range(250)]
         store.create_jobs(jobs)
@@ -185,7 +187,7 @@ def test_one_status_spreads_over_16_index_keys() -> None:
     # At 1,000 jobs/s one key per status would take ~2,000 WCU/s; a partition allows 1,000.
     with moto_stack() as stack:
         db = stack.client("dynamodb")
-        store = DynamoJobStore(db, stack.table)
+        store = DynamoJobStore(db, stack.table, workers=1)
         store.create_jobs([job(i) for i in range(320)])
         store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b") for i in range(320)], T0)
         held = db.scan(TableName=stack.table)["Items"]
@@ -198,7 +200,7 @@ def test_jobs_written_before_the_shards_are_still_listed_counted_and_moved() -> 
     # GIVEN a stack deployed before sharding: a job item keyed `job`, `job#BATCHED`, `b0`
     with moto_stack() as stack:
         db = stack.client("dynamodb")
-        store = DynamoJobStore(db, stack.table)
+        store = DynamoJobStore(db, stack.table, workers=1)
         old = job(0).replace(status=JobStatus.BATCHED, batch_id="b0")
         legacy = items.job_item(old, 0) | {"kind": {"S": "job"}, "statusKey": {"S": "job#BATCHED"},
                                            "batchKey": {"S": "b0"}}  # fmt: skip
