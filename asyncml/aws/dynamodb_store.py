@@ -16,11 +16,11 @@ from asyncml.aws.dynamodb_listing import Listing
 from asyncml.aws.dynamodb_writes import (
     BATCH_GET_MAX,
     MAX_ATTEMPTS,
-    TRANSACT_MAX,
     Batched,
     StoreUnavailable,
     Update,
     conditional_set,
+    transact_chunks,
 )
 from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page
 
@@ -152,7 +152,7 @@ class DynamoJobStore:
         for batch in rounds:
             # Chunks of one transaction each, concurrently: a .out file's 500 moves take the time
             # of one transaction and one read, not five of each.
-            chunks = [batch[i : i + TRANSACT_MAX] for i in range(0, len(batch), TRANSACT_MAX)]
+            chunks = transact_chunks(updates, batch)
             for moved in self._pool.map(lambda c: self._move_chunk(ids, updates, c), chunks):
                 for n, job in moved:
                     after[job.job_id] = (after.get(job.job_id, (n, job))[0], job)
@@ -180,7 +180,8 @@ class DynamoJobStore:
         else:
             where = Listing(items.BY_KIND, "kind", items.sources(items.JOB), items.JOB)
         keys, token = listing.page(self._io, self._pool, where, limit, next_token)
-        jobs = self.get_jobs([k.removeprefix("job#") for k in keys])
+        # A job moving between shards may show in both for a moment: list it once.
+        jobs = self.get_jobs([k.removeprefix("job#") for k in dict.fromkeys(keys)])
         # The index lags the table by a moment; drop a job that moved out of the asked status since.
         return Page([j for j in jobs if status is None or j.status is status], token)
 
@@ -188,7 +189,7 @@ class DynamoJobStore:
         # The index says which jobs are in the batch (set when it was sealed, long before); their
         # statuses come from the items, read consistently, so a count right after a move is exact.
         where = _jobs(items.BY_BATCH, "batchKey", batch_id)
-        keys = [{"pk": {"S": k}} for k in listing.every_key(self._io, self._pool, where)]
+        keys = [{"pk": {"S": k}} for k in dict.fromkeys(listing.every_key(self._io, self._pool, where))]
         return dict(Counter(JobStatus(i["status"]["S"]) for i in self._get(keys, ("pk", "status"))))
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:

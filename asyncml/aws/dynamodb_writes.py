@@ -11,6 +11,7 @@ docs/performance.md): it would be the one store path no test runs.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 BATCH_WRITE_MAX = 25  # DynamoDB refuses a BatchWriteItem of more than 25 requests
 BATCH_GET_MAX = 100  # ... a BatchGetItem of more than 100 keys
-TRANSACT_MAX = 100  # ... and a TransactWriteItems of more than 100 actions
+TRANSACT_MAX = 100  # ... and a TransactWriteItems of more than 100 actions or 4 MB
+TRANSACT_BYTES = 3_000_000  # what a chunk may carry, with room for the request's own framing
 MAX_ATTEMPTS = 8
 # Cancellation reasons worth a pause and another try; any other (ValidationError: an item too large)
 # is raised, as an UpdateItem's error would be.
@@ -46,6 +48,10 @@ class Update:
     condition: str
     names: dict[str, str]
     values: dict[str, Any]
+
+    def size(self) -> int:
+        """About its bytes in a request (results can be large: 100 of them may pass 4 MB)."""
+        return len(json.dumps(self.values)) + len(self.expression) + len(self.condition) + 200
 
     def request(self, table: str) -> dict[str, Any]:
         return {"TableName": table, "Key": self.key, "UpdateExpression": self.expression,
@@ -74,6 +80,20 @@ def conditional_set(
     return Update(key, expression, condition, names, expr_values)
 
 
+def transact_chunks(updates: Sequence[Update], indexes: Sequence[int]) -> list[list[int]]:
+    """`indexes` split into runs that fit one TransactWriteItems (100 actions, < 4 MB)."""
+    chunks: list[list[int]] = [[]]
+    size = 0
+    for n in indexes:
+        grown = size + updates[n].size()
+        if chunks[-1] and (len(chunks[-1]) == TRANSACT_MAX or grown > TRANSACT_BYTES):
+            chunks.append([])
+            grown = updates[n].size()
+        chunks[-1].append(n)
+        size = grown
+    return [c for c in chunks if c]
+
+
 class Batched:
     def __init__(
         self, client: DynamoDBClient, table: str, sleep: Callable[[float], None] = time.sleep
@@ -95,8 +115,8 @@ class Batched:
     def update_many(self, updates: Sequence[Update]) -> list[bool]:
         """Apply each update whose condition holds, up to 100 a round trip; which ones applied."""
         applied = [False] * len(updates)
-        for start in range(0, len(updates), TRANSACT_MAX):
-            for i in self._transact(updates, list(range(start, min(start + TRANSACT_MAX, len(updates))))):
+        for chunk in transact_chunks(updates, range(len(updates))):
+            for i in self._transact(updates, chunk):
                 applied[i] = True
         return applied
 

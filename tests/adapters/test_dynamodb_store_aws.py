@@ -221,3 +221,14 @@ def test_jobs_written_before_the_shards_are_still_listed_counted_and_moved() -> 
         item = db.get_item(TableName=stack.table, Key=items.key("job", "job-0000"))["Item"]
         assert item["statusKey"]["S"] == items.job_status_key("job-0000", "COMPLETED") != "job#COMPLETED"
         assert store.count_batch_jobs("b0") == {JobStatus.COMPLETED: 1, JobStatus.BATCHED: 1}
+
+
+def test_large_results_split_a_call_below_a_transactions_4_mb() -> None:
+    # 12 results of 300 KB are 3.6 MB: one TransactWriteItems would be refused whole
+    with moto_stack() as stack:
+        store = DynamoJobStore(stack.client("dynamodb"), stack.table, workers=1)
+        sent = sent_transactions(store)
+        store.create_jobs([job(i) for i in range(12)])
+        moves = [JobMove(f"job-{i:04d}", JobStatus.COMPLETED, result="x" * 300_000) for i in range(12)]
+        assert len(store.move_jobs(moves, T0)) == 12
+        assert sorted(len(t) for t in sent) == [3, 9]  # 9 x 300 KB fit the 3 MB a chunk may carry
