@@ -89,14 +89,14 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
                 if "ProjectionExpression" in ask:
                     found = [{"pk": f["pk"], "status": f["status"]} for f in found]
                 out = {"Responses": {table: found}}
-            elif op == "Query":  # one shard of the batch's index, DynamoDB-sized pages
+            elif op == "Query":  # one shard of the batch's index (status projected), DynamoDB-sized pages
                 value = req["ExpressionAttributeValues"][":k"]["S"]
                 mine = shards.get(value, [])
                 after = req.get("ExclusiveStartKey", {}).get("pk", {}).get("S", "").removeprefix("job#")
                 start = position[after] + 1 if after else 0
                 size = min(5_000, len(mine) - start)
-                entries = [{"pk": {"S": f"job#{i}"}, "batchKey": {"S": value}, "sortKey": {"S": f"t#{i}"}}
-                           for i in mine[start : start + size]]  # fmt: skip
+                entries = [{"pk": {"S": f"job#{i}"}, "batchKey": {"S": value}, "sortKey": {"S": f"t#{i}"},
+                            "status": {"S": "COMPLETED"}} for i in mine[start : start + size]]  # fmt: skip
                 out = {"Items": entries, "Count": size, "ScannedCount": size}
                 if start + size < len(mine):
                     out["LastEvaluatedKey"] = entries[-1]

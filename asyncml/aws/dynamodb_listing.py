@@ -72,10 +72,15 @@ def page(
     return [pk for _, _, pk in merged], _encode(listing, after)
 
 
-def every_key(io: Batched, pool: Executor, listing: Listing) -> list[str]:
-    """Every table key under the listing's values (all pages, all shards)."""
-    per_value = pool.map(lambda v: list(_all(io, listing, v, lambda i: i["pk"]["S"])), listing.values)
-    return [pk for keys in per_value for pk in keys]
+def every_entry(io: Batched, pool: Executor, listing: Listing, attr: str) -> dict[str, str | None]:
+    """Every table key under the listing's values (all pages, all shards), with the entry's
+    projected `attr` (None where it holds none)."""
+
+    def pick(entry: dict[str, Any]) -> tuple[str, str | None]:
+        return entry["pk"]["S"], entry.get(attr, {}).get("S")
+
+    per_value = pool.map(lambda v: list(_all(io, listing, v, pick)), listing.values)
+    return dict(pair for pairs in per_value for pair in pairs)
 
 
 def count(io: Batched, pool: Executor, listings: list[Listing]) -> list[int]:

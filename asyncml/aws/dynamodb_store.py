@@ -186,11 +186,19 @@ class DynamoJobStore:
         return Page([j for j in jobs if status is None or j.status is status], token)
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
-        # The index says which jobs are in the batch (set when it was sealed, long before); their
-        # statuses come from the items, read consistently, so a count right after a move is exact.
-        where = _jobs(items.BY_BATCH, "batchKey", batch_id)
-        keys = [{"pk": {"S": k}} for k in dict.fromkeys(listing.every_key(self._io, self._pool, where))]
-        return dict(Counter(JobStatus(i["status"]["S"]) for i in self._get(keys, ("pk", "status"))))
+        # The index says which jobs are in the batch (set when it was sealed, long before) and
+        # projects their status, but lags the table by a moment: a count right after the results
+        # worker's own moves could see some still PROCESSING. An end never changes (a retry takes
+        # the job out of the batch), so only the entries not at an end are read again from the
+        # items, consistently: the count is exact, and a finished batch costs its Queries alone.
+        entries = listing.every_entry(
+            self._io, self._pool, _jobs(items.BY_BATCH, "batchKey", batch_id), "status"
+        )
+        ends = {s.value for s in model.JOB_TERMINAL}
+        counts = Counter(JobStatus(s) for s in entries.values() if s in ends)
+        unsure = [{"pk": {"S": k}} for k, s in entries.items() if s not in ends]
+        counts.update(JobStatus(i["status"]["S"]) for i in self._get(unsure, ("pk", "status")))
+        return dict(counts)
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
         # DynamoDB keeps no counts: a Select=COUNT Query per status and shard (17 x 6, concurrent)
