@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -72,15 +73,29 @@ def page(
     return [pk for _, _, pk in merged], _encode(listing, after)
 
 
-def every_entry(io: Batched, pool: Executor, listing: Listing, attr: str) -> dict[str, str | None]:
-    """Every table key under the listing's values (all pages, all shards), with the entry's
-    projected `attr` (None where it holds none)."""
+def tally(
+    io: Batched, pool: Executor, listing: Listing, attr: str, keep: frozenset[str]
+) -> tuple[Counter[str], list[str]]:
+    """Over every entry under the listing's values (all pages, all shards): how many project each
+    `attr` value in `keep`, and the table keys of the others. Streamed: memory holds only those."""
 
-    def pick(entry: dict[str, Any]) -> tuple[str, str | None]:
-        return entry["pk"]["S"], entry.get(attr, {}).get("S")
+    def one(value: str) -> tuple[Counter[str], list[str]]:
+        seen: Counter[str] = Counter()
+        others: list[str] = []
+        for entry in _all(io, listing, value, lambda e: e):
+            got = entry.get(attr, {}).get("S")
+            if got in keep:
+                seen[got] += 1
+            else:
+                others.append(entry["pk"]["S"])
+        return seen, others
 
-    per_value = pool.map(lambda v: list(_all(io, listing, v, pick)), listing.values)
-    return dict(pair for pairs in per_value for pair in pairs)
+    total: Counter[str] = Counter()
+    rest: list[str] = []
+    for seen, others in pool.map(one, listing.values):
+        total.update(seen)
+        rest.extend(others)
+    return total, rest
 
 
 def count(io: Batched, pool: Executor, listings: list[Listing]) -> list[int]:

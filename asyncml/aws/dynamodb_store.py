@@ -191,13 +191,14 @@ class DynamoJobStore:
         # worker's own moves could see some still PROCESSING. An end never changes (a retry takes
         # the job out of the batch), so only the entries not at an end are read again from the
         # items, consistently: the count is exact, and a finished batch costs its Queries alone.
-        entries = listing.every_entry(
-            self._io, self._pool, _jobs(items.BY_BATCH, "batchKey", batch_id), "status"
+        ends = frozenset(s.value for s in model.JOB_TERMINAL)
+        where = _jobs(items.BY_BATCH, "batchKey", batch_id)
+        at_end, unsure = listing.tally(self._io, self._pool, where, "status", ends)
+        counts = Counter({JobStatus(s): n for s, n in at_end.items()})
+        counts.update(
+            JobStatus(i["status"]["S"])
+            for i in self._get([{"pk": {"S": k}} for k in unsure], ("pk", "status"))
         )
-        ends = {s.value for s in model.JOB_TERMINAL}
-        counts = Counter(JobStatus(s) for s in entries.values() if s in ends)
-        unsure = [{"pk": {"S": k}} for k, s in entries.items() if s not in ends]
-        counts.update(JobStatus(i["status"]["S"]) for i in self._get(unsure, ("pk", "status")))
         return dict(counts)
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
