@@ -286,10 +286,8 @@ class Meter:
                 raise NotImplementedError("an UpdateItem without ReturnValues ALL_NEW: size it from moto")
         elif op == "DeleteItem" and ok:
             self._write(actor, params["Key"]["pk"]["S"], None)
-        elif op == "TransactWriteItems" and ok:
-            for t in params["TransactItems"]:  # a transactional write costs twice
-                if "Put" in t:
-                    self._write(actor, t["Put"]["Item"]["pk"]["S"], t["Put"]["Item"], factor=2)
+        elif op == "TransactWriteItems":
+            self._transaction(actor, params, ok)
         elif op == "GetItem":
             self.s.rru[actor] += read_units(item_size(parsed.get("Item")), params.get("ConsistentRead"))
         elif op == "BatchGetItem":
@@ -298,7 +296,9 @@ class Meter:
             found = parsed.get("Responses", {}).get(self.table, [])
             left = len(parsed.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", []))
             missing = len(req.get("Keys", [])) - left - len(found)
-            units = sum(read_units(item_size(i), consistent) for i in found)
+            # A projection does not make a read cheaper: size the whole item where it is known.
+            units = sum(read_units(item_size(self.shadow.get(i.get("pk", {}).get("S", ""), i)), consistent)
+                        for i in found)  # fmt: skip
             self.s.rru[actor] += units + missing * read_units(0, consistent)
         elif op == "Query":
             # A Query reads whole entries before any filter, rounded up to 4 KB once per call; a
@@ -319,8 +319,28 @@ class Meter:
         s.key_actor_wcu[(target, key, actor)] += units
         s.burst[(target, key)] += units
 
-    def _failed(self, actor: str, pk: str, size: int) -> None:
-        self._book(actor, "table", pk, write_units(size))
+    def _transaction(self, actor: str, params: dict[str, Any], ok: bool) -> None:
+        for t in params["TransactItems"]:  # a transactional write costs twice (the table's part)
+            if "Put" in t and ok:
+                self._write(actor, t["Put"]["Item"]["pk"]["S"], t["Put"]["Item"], factor=2)
+            elif "Update" in t:  # no ReturnValues in a transaction: the item as moto holds it now
+                pk = t["Update"]["Key"]["pk"]["S"]
+                if ok:
+                    self._write(actor, pk, self._held(pk), factor=2)
+                else:  # a cancelled transaction is booked like failed conditional writes
+                    self._failed(actor, pk, item_size(self.shadow.get(pk)), factor=2)
+
+    def _failed(self, actor: str, pk: str, size: int, factor: int = 1) -> None:
+        self._book(actor, "table", pk, write_units(size) * factor)
+
+    def _held(self, pk: str) -> dict[str, Any] | None:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import DynamoType, dynamodb_backends
+
+        region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(self.table)
+        item = table.get_item(DynamoType({"S": pk}))
+        return item.to_json()["Attributes"] if item is not None else None
 
     def _write(self, actor: str, pk: str, after: dict[str, Any] | None, factor: int = 1) -> None:
         before = self.shadow.get(pk)
@@ -395,6 +415,55 @@ def time_moto() -> None:
 
 
 FAST_PATH_CHECKS = 20  # responses per operation compared with moto's serializer before trusting json.dumps
+
+
+def transactions_without_a_table_copy() -> None:
+    """moto's TransactWriteItems deep-copies every table it touches before each transaction, to
+    undo it if an action fails: at 10,000 items that copy is most of a run's CPU and GBs of memory
+    churn. This checks every action's condition first (on the state before the transaction, as
+    DynamoDB does: a transaction touches an item once) and, when all hold, applies them with
+    moto's own item operations, so nothing needs undoing; otherwise it raises the same
+    TransactionCanceledException, one reason per action, having applied nothing. Anything else
+    (a repeated key, an action other than Put/Update/Delete/ConditionCheck) goes to moto's own."""
+    from moto.dynamodb import models
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import TransactionCanceledException
+
+    real = models.DynamoDBBackend.transact_write_items
+
+    def transact(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        ops = [next(iter(t.items())) for t in transact_items]
+        keys = [op.get("Key") or {"pk": op["Item"]["pk"]} for _, op in ops]
+        if len({json.dumps(k, sort_keys=True) for k in keys}) < len(ops) or any(
+            kind not in ("Put", "Update", "Delete", "ConditionCheck") for kind, _ in ops
+        ):
+            return real(self, transact_items)  # type: ignore[no-any-return]
+        reasons: list[tuple[str | None, str | None, None]] = []
+        for (_, op), key in zip(ops, keys, strict=True):
+            cond = op.get("ConditionExpression")
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            holds = cond is None or get_filter_expression(cond, names, values).expr(
+                self.get_item(op["TableName"], key)
+            )
+            reasons.append(
+                (None, None, None)
+                if holds
+                else ("ConditionalCheckFailed", "The conditional request failed", None)
+            )
+        if any(code for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)
+        for (kind, op), key in zip(ops, keys, strict=True):
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if kind == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif kind == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif kind == "Update":
+                expression = op["UpdateExpression"]
+                self.update_item(op["TableName"], key, expression, names, values)
+        return None
+
+    models.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
 
 
 def fast_dynamodb_responses() -> dict[str, int]:
@@ -666,6 +735,7 @@ def run(n: int, batch_size: int, facts: dict[str, Any]) -> dict[str, Any]:
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         time_moto()
         fast = fast_dynamodb_responses()
+        transactions_without_a_table_copy()
         start_demo_model = emulator().start_demo_model
         from tests.cloud_harness import cloud
 

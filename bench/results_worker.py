@@ -3,7 +3,8 @@
 The worker runs in this process exactly as in Lambda (cloud_ports, boto3, urllib3, thread pools).
 The services it calls run in a second process, so their memory and CPU are not counted: S3 streams
 the files from disk, AppSync counts publish requests, and DynamoDB is a stand-in that answers the
-calls the results worker makes (GetItem, conditional UpdateItem, Query). moto cannot serve here:
+calls the results worker makes (GetItem, UpdateItem for the batch, TransactWriteItems of the jobs'
+moves, BatchGetItem reading them back, Query of the batch's index shards). moto cannot serve here:
 at ~4.5 ms per UpdateItem it would measure moto (1M records ~ 75 min), and it copies a whole S3
 object into memory on each GET. Peak RSS is this process's VmHWM, reset before the worker starts.
 
@@ -57,7 +58,13 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
     batch = items.batch_item(
         Batch(BATCH, BatchStatus.PROCESSING, n, T0, T0, IN_KEY, transform_job_name=f"asyncml-{BATCH}")
     )
-    job = items.job_item(Job("x", JobStatus.PROCESSING, "5.1,3.5,1.4,0.2", T0, T0, batch_id=BATCH), 0)
+    job = items.job_item(Job("x", JobStatus.COMPLETED, "5.1,3.5,1.4,0.2", T0, T0, batch_id=BATCH), 0)
+    # The batch's jobs by index shard, as byBatch holds them (KEYS_ONLY-style entries).
+    ids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
+    shards: dict[str, list[str]] = {}
+    for i in ids:
+        shards.setdefault(items.job_batch_key(i, BATCH) or "", []).append(i)
+    position = {i: n for mine in shards.values() for n, i in enumerate(mine)}
     lock = threading.Lock()
 
     class DynamoDB(Quiet):
@@ -73,12 +80,26 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
                 names, values = req["ExpressionAttributeNames"], req["ExpressionAttributeValues"]
                 base.update({names[f"#a{i}"]: values[f":v{i}"] for i in range(len(names) - 1)})
                 out = {"Attributes": base}
-            elif op == "Query":  # the batch's jobs, status projected, DynamoDB-sized pages
-                start = int(req.get("ExclusiveStartKey", {"pk": {"S": "0"}})["pk"]["S"])
-                size = min(10_000, n - start)
-                out = {"Items": [{"status": {"S": "COMPLETED"}}] * size, "Count": size}
-                if start + size < n:
-                    out["LastEvaluatedKey"] = {"pk": {"S": str(start + size)}}
+            elif op == "TransactWriteItems":  # every condition holds
+                out = {}
+            elif op == "BatchGetItem":  # the jobs as moved (COMPLETED), or just pk and status
+                ((table, ask),) = req["RequestItems"].items()
+                found = [{**job, "pk": k["pk"], "jobId": {"S": k["pk"]["S"].removeprefix("job#")}}
+                         for k in ask["Keys"]]  # fmt: skip
+                if "ProjectionExpression" in ask:
+                    found = [{"pk": f["pk"], "status": f["status"]} for f in found]
+                out = {"Responses": {table: found}}
+            elif op == "Query":  # one shard of the batch's index (status projected), DynamoDB-sized pages
+                value = req["ExpressionAttributeValues"][":k"]["S"]
+                mine = shards.get(value, [])
+                after = req.get("ExclusiveStartKey", {}).get("pk", {}).get("S", "").removeprefix("job#")
+                start = position[after] + 1 if after else 0
+                size = min(5_000, len(mine) - start)
+                entries = [{"pk": {"S": f"job#{i}"}, "batchKey": {"S": value}, "sortKey": {"S": f"t#{i}"},
+                            "status": {"S": "COMPLETED"}} for i in mine[start : start + size]]  # fmt: skip
+                out = {"Items": entries, "Count": size, "ScannedCount": size}
+                if start + size < len(mine):
+                    out["LastEvaluatedKey"] = entries[-1]
             else:
                 self.answer(400, json.dumps({"__type": "UnknownOperation", "message": op}).encode())
                 return
@@ -152,7 +173,8 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     p = wiring.cloud_ports()
     # The same adapters, pointed at the local services instead of AWS endpoints.
     config = p.store._db.meta.config  # type: ignore[attr-defined]
-    p.store._db = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)  # type: ignore[attr-defined]
+    db = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)
+    p.store._db = p.store._io.db = db  # type: ignore[attr-defined]
     p.bucket._s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports[1]}")  # type: ignore[attr-defined]
     s3 = {"bucket": {"name": BUCKET}, "object": {"key": OUT_KEY, "size": 0}}
     event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": s3,

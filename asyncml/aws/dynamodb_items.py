@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from asyncml.errors import ValidationError
 from asyncml.model import Batch, BatchStatus, Job, JobStatus
 
 # One table, one string partition key `pk`. Three KEYS_ONLY / INCLUDE indexes serve the listings;
 # KEYS_ONLY means a status move writes only the indexes whose keys change, not a copy of the item.
 BY_KIND = "byKind"  # kind -> sortKey: every job (or batch), newest first
 BY_STATUS = "byStatus"  # statusKey -> sortKey: jobs (or batches) in one status, newest first
-BY_BATCH = "byBatch"  # batchKey -> sortKey: the jobs of one batch (status projected for counting)
+BY_BATCH = "byBatch"  # batchKey -> sortKey: the jobs of one batch (status projected, for listJobs)
 JOB, BATCH, TOKEN = "job", "batch", "token"
+# A job's index keys carry a shard suffix (`job#QUEUED#07`), a stable hash of its id: at 1,000 jobs/s
+# one unsharded key would take every job's write (~2,000 WCU/s on job#QUEUED; one partition
+# allows 1,000). Listings read the 16 shards and merge them. Batches (~1/1,000 of the writes) are not
+# sharded. Items written before sharding hold the bare key (`job#QUEUED`, `job`, the batch id):
+# listings read it as a 17th source, so those jobs stay listed and counted (docs/performance.md).
+SHARDS = 16
 # A fixed-width UTC format, so that string order is time order in the sort keys.
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -42,6 +45,24 @@ def status_key(kind: str, status: str) -> str:
     return f"{kind}#{status}"
 
 
+def shard(job_id: str) -> str:
+    return f"{zlib.crc32(job_id.encode()) % SHARDS:02d}"  # crc32: the same in every process
+
+
+def job_status_key(job_id: str, status: str) -> str:
+    return f"{JOB}#{status}#{shard(job_id)}"
+
+
+def job_batch_key(job_id: str, batch_id: str | None) -> str | None:
+    return f"{batch_id}#{shard(job_id)}" if batch_id is not None else None
+
+
+def sources(value: str) -> list[str]:
+    """Every partition key value a sharded listing of `value` reads: the shards, then the bare
+    key of items written before sharding."""
+    return [f"{value}#{i:02d}" for i in range(SHARDS)] + [value]
+
+
 def expires_at(now: datetime, ttl_days: int) -> int | None:
     """Epoch seconds for DynamoDB TTL (it deletes within days after that time, not at it)."""
     return int((now + timedelta(days=ttl_days)).timestamp()) if ttl_days > 0 else None
@@ -60,10 +81,10 @@ def job_item(job: Job, ttl_days: int) -> dict[str, Any]:
     return to_item(
         {
             "pk": f"{JOB}#{job.job_id}",
-            "kind": JOB,
+            "kind": f"{JOB}#{shard(job.job_id)}",
             "sortKey": f"{ts(job.submitted_at)}#{job.job_id}",
-            "statusKey": status_key(JOB, job.status),
-            "batchKey": job.batch_id,
+            "statusKey": job_status_key(job.job_id, job.status),
+            "batchKey": job_batch_key(job.job_id, job.batch_id),
             "jobId": job.job_id,
             "status": job.status.value,
             "payload": job.payload,
@@ -140,29 +161,3 @@ def batch_from_item(item: dict[str, Any]) -> Batch:
         start_attempts=int(v.get("startAttempts", 0)),  # absent until a start is refused
         start_error=v.get("startError"),
     )
-
-
-def encode_token(index: str, last_key: dict[str, Any] | None) -> str | None:
-    """nextToken: DynamoDB's LastEvaluatedKey, base64url, tagged with the listing it belongs to."""
-    if not last_key:
-        return None
-    raw = json.dumps({"i": index, "k": last_key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def decode_token(index: str, token: str | None) -> dict[str, Any] | None:
-    if token is None:
-        return None
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        ok = isinstance(doc, dict) and doc.get("i") == index and isinstance(doc.get("k"), dict)
-    except (ValueError, binascii.Error):
-        ok = False
-    if not ok:
-        raise ValidationError(
-            "nextToken is not one this listing returned; pass the nextToken of the previous page "
-            "with the same filters, or leave it out to start again",
-            field="nextToken",
-        )
-    last_key: dict[str, Any] = doc["k"]
-    return last_key

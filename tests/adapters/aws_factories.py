@@ -13,7 +13,9 @@ from tests.moto_stack import moto_stack
 
 def _dynamo_store(_tmp: Path) -> Iterator[Any]:
     with moto_stack() as stack:
-        yield DynamoJobStore(stack.client("dynamodb"), stack.table, ttl_days=30)
+        # One worker: moto undoes a cancelled transaction by restoring a copy of the whole table,
+        # so two of its transactions at once can undo each other (DynamoDB isolates them).
+        yield DynamoJobStore(stack.client("dynamodb"), stack.table, ttl_days=30, workers=1)
 
 
 def _s3_bucket(_tmp: Path) -> Iterator[Any]:

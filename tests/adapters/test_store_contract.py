@@ -192,3 +192,82 @@ def test_job_counts_by_status_follow_every_move(store: Any) -> None:
     counts = {s: n for s, n in store.count_jobs_by_status().items() if n}
     want = {JobStatus.QUEUED: 1, JobStatus.BATCHED: 2, JobStatus.COMPLETED: 1, JobStatus.CANCELLED: 1}
     assert counts == want
+
+
+def test_many_moves_apply_each_condition_alone_and_return_what_moved_in_order(store: Any) -> None:
+    # GIVEN 150 jobs (more than one DynamoDB transaction holds), some already past BATCHED
+    store.create_jobs([job(i) for i in range(150)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.CANCELLED) for i in range(0, 150, 10)], T0)
+    now = T0 + timedelta(seconds=5)
+    moves = [JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(149, -1, -1)]
+    moves.insert(7, JobMove("missing", JobStatus.BATCHED, batch_id="b1"))
+    moves.append(moves[0])  # the same move twice in one call (a duplicated line) applies once
+    # WHEN they move together
+    moved = store.move_jobs(moves, now)
+    # THEN each job whose own condition held moved, once, in the order asked, as stored after
+    want = [f"job-{i:04d}" for i in range(149, -1, -1) if i % 10]
+    assert [j.job_id for j in moved] == want
+    assert {(j.status, j.batch_id, j.updated_at) for j in moved} == {(JobStatus.BATCHED, "b1", now)}
+    assert store.get_jobs([j.job_id for j in moved]) == moved
+    assert store.get_jobs(["job-0010"])[0].status is JobStatus.CANCELLED
+    # AND a replay of the whole call moves nothing
+    assert store.move_jobs(moves, now) == []
+
+
+def test_many_moves_of_a_batch_touch_only_its_own_jobs(store: Any) -> None:
+    store.create_jobs([job(i) for i in range(30)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(10)], T0)
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b2") for i in range(10, 20)], T0)
+    later = T0 + timedelta(seconds=1)
+    moves = [JobMove(f"job-{i:04d}", JobStatus.COMPLETED, result=f"r{i}", in_batch="b1") for i in range(30)]
+    moved = store.move_jobs(moves, later)
+    # b1's own ten, and the ten first attempts in no batch yet; b2's are left alone
+    assert [j.job_id for j in moved] == [f"job-{i:04d}" for i in (*range(10), *range(20, 30))]
+    assert [j.result for j in moved[:2]] == ["r0", "r1"]
+    assert {j.status for j in store.get_jobs([f"job-{i:04d}" for i in range(10, 20)])} == {JobStatus.BATCHED}
+    assert store.count_batch_jobs("b1") == {JobStatus.COMPLETED: 10}
+    assert store.count_batch_jobs("b2") == {JobStatus.BATCHED: 10}
+    assert store.move_jobs(moves, later) == []
+
+
+def test_many_retries_queue_each_failed_job_once(store: Any) -> None:
+    store.create_jobs([job(i) for i in range(8)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.FAILED, error="boom") for i in range(6)], T0)
+    ids = [f"job-{i:04d}" for i in (5, 6, 0, 1, 2, 3, 4, 7, 0)]
+    retried = store.retry_jobs(ids, T0)
+    assert [(j.job_id, j.attempt, j.status) for j in retried] == [
+        (f"job-{i:04d}", 2, JobStatus.QUEUED) for i in (5, 0, 1, 2, 3, 4)
+    ]
+    assert store.retry_jobs(ids, T0) == []
+
+
+def test_listings_page_newest_first_through_every_filter(store: Any) -> None:
+    # GIVEN 60 jobs (so, in DynamoDB, spread over every shard of the index keys)
+    store.create_jobs([job(i) for i in range(60)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(0, 60, 2)], T0)
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.COMPLETED) for i in range(0, 60, 4)], T0)
+
+    def every_page(limit: int, **filters: Any) -> list[str]:
+        seen: list[str] = []
+        token = None
+        while True:
+            page = store.list_jobs(limit=limit, next_token=token, **filters)
+            assert len(page.items) <= limit
+            seen.extend(j.job_id for j in page.items)
+            token = page.next_token
+            if token is None:
+                return seen
+
+    newest_first = [f"job-{i:04d}" for i in range(59, -1, -1)]
+    # THEN every page size walks the same jobs in the same order, each once
+    for limit in (1, 7, 60, 100):
+        assert every_page(limit, status=None, batch_id=None) == newest_first
+    queued = [j for n, j in enumerate(newest_first) if (59 - n) % 2]
+    assert every_page(4, status=JobStatus.QUEUED, batch_id=None) == queued
+    in_b1 = [j for n, j in enumerate(newest_first) if (59 - n) % 2 == 0]
+    assert every_page(5, status=None, batch_id="b1") == in_b1
+    done_in_b1 = [j for n, j in enumerate(newest_first) if (59 - n) % 4 == 0]
+    assert [j for j in every_page(3, status=JobStatus.COMPLETED, batch_id="b1")] == done_in_b1
+    counts = {s: n for s, n in store.count_jobs_by_status().items() if n}
+    assert counts == {JobStatus.QUEUED: 30, JobStatus.BATCHED: 15, JobStatus.COMPLETED: 15}
+    assert store.count_batch_jobs("b1") == {JobStatus.BATCHED: 15, JobStatus.COMPLETED: 15}
