@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asyncml.errors import Unavailable, ValidationError
+from asyncml.errors import Unavailable
+from asyncml.local import sqlite_rows as layout
 from asyncml.local.private_files import FILE_MODE, narrow, private_file
 from asyncml.model import (
     JOB_TERMINAL,
@@ -29,38 +27,6 @@ from asyncml.model import (
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  job_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, payload TEXT NOT NULL,
-  result TEXT, error TEXT, batch_id TEXT, transform_job_name TEXT, metadata TEXT,
-  client_token TEXT UNIQUE, submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, completed_at TEXT,
-  attempt INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
-CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, seq);
-CREATE TABLE IF NOT EXISTS batches (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  batch_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, job_count INTEGER NOT NULL,
-  completed_count INTEGER NOT NULL DEFAULT 0, failed_count INTEGER NOT NULL DEFAULT 0,
-  transform_job_name TEXT, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-  input_key TEXT NOT NULL, start_attempts INTEGER NOT NULL DEFAULT 0, start_error TEXT
-);
-CREATE INDEX IF NOT EXISTS batches_status ON batches (status, seq);
-"""
-_JOB_COLS = (
-    "job_id, status, payload, result, error, batch_id, transform_job_name, metadata, client_token, "
-    "submitted_at, updated_at, completed_at, attempt"
-)
-_BATCH_COLS = (
-    "batch_id, status, job_count, completed_count, failed_count, transform_job_name, error, "
-    "created_at, updated_at, input_key, start_attempts, start_error"
-)
-_BATCH_FIELDS = {
-    "transform_job_name", "error", "completed_count", "failed_count", "job_count",
-    "start_attempts", "start_error",
-}  # fmt: skip
-
 
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
@@ -74,7 +40,7 @@ class SqliteJobStore:
         # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
         self._path, self._local, self._readers = path, threading.local(), list[sqlite3.Connection]()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
-        self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
+        self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + layout.SCHEMA)
         for suffix in ("-wal", "-shm"):
             narrow(path.with_name(path.name + suffix), FILE_MODE)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
@@ -116,9 +82,9 @@ class SqliteJobStore:
             for chunk in _chunks(tokens, 500):
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT {_JOB_COLS} FROM jobs WHERE client_token IN ({marks})", chunk
+                    f"SELECT {layout.JOB_COLS} FROM jobs WHERE client_token IN ({marks})", chunk
                 )
-                known.update({r[8]: _job(r) for r in rows})
+                known.update({r[8]: layout.job(r) for r in rows})
             out: list[Job] = []
             new: list[Job] = []
             for job in jobs:
@@ -130,7 +96,8 @@ class SqliteJobStore:
                 new.append(job)
                 out.append(job)
             self._db.executemany(
-                f"INSERT INTO jobs ({_JOB_COLS}) VALUES ({','.join('?' * 13)})", [_job_row(j) for j in new]
+                f"INSERT INTO jobs ({layout.JOB_COLS}) VALUES ({','.join('?' * 13)})",
+                [layout.job_row(j) for j in new],
             )
         return out
 
@@ -139,8 +106,10 @@ class SqliteJobStore:
         with self._lock:
             for chunk in _chunks(list(job_ids), 500):
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT {_JOB_COLS} FROM jobs WHERE job_id IN ({marks})", chunk)
-                found.update({r[0]: _job(r) for r in rows})
+                rows = self._db.execute(
+                    f"SELECT {layout.JOB_COLS} FROM jobs WHERE job_id IN ({marks})", chunk
+                )
+                found.update({r[0]: layout.job(r) for r in rows})
         return [found[i] for i in job_ids if i in found]
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
@@ -170,10 +139,10 @@ class SqliteJobStore:
                         f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
                         " AND (m.column6 IS NULL OR batch_id = m.column6"
                         "      OR (batch_id IS NULL AND attempt = 1))"
-                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
+                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {layout.JOB_COLS}",
                         params,
                     )
-                    moved.update((r[0], _job(r)) for r in rows)
+                    moved.update((r[0], layout.job(r)) for r in rows)
         return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
 
     def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
@@ -186,27 +155,27 @@ class SqliteJobStore:
                     "UPDATE jobs SET status=?, attempt=attempt+1, updated_at=?, result=NULL, error=NULL,"
                     " batch_id=NULL, transform_job_name=NULL, completed_at=NULL"
                     f" WHERE job_id IN ({','.join('?' * len(chunk))})"
-                    f" AND status IN ({','.join('?' * len(sources))}) RETURNING {_JOB_COLS}",
+                    f" AND status IN ({','.join('?' * len(sources))}) RETURNING {layout.JOB_COLS}",
                     (JobStatus.QUEUED.value, now.isoformat(), *chunk, *sources),
                 )
-                moved.update((r[0], _job(r)) for r in rows)
+                moved.update((r[0], layout.job(r)) for r in rows)
         return [moved.pop(i) for i in job_ids if i in moved]
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
     ) -> Page[Job]:
         where: list[str] = ["seq < ?"]
-        args: list[object] = [_read_token(next_token)]
+        args: list[object] = [layout.read_token(next_token)]
         if status is not None:
             where.append("status = ?")
             args.append(status.value)
         if batch_id is not None:
             where.append("batch_id = ?")
             args.append(batch_id)
-        sql = f"SELECT seq, {_JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        sql = f"SELECT seq, {layout.JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
         rows = self._read(sql, (*args, limit + 1))
-        items = [_job(r[1:]) for r in rows[:limit]]
-        return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
+        items = [layout.job(r[1:]) for r in rows[:limit]]
+        return Page(items, layout.make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
         with self._lock:
@@ -224,20 +193,20 @@ class SqliteJobStore:
     def create_batch(self, batch: Batch) -> Batch:
         with self._lock, self._db:
             self._db.execute(
-                f"INSERT OR IGNORE INTO batches ({_BATCH_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                _batch_row(batch),
+                f"INSERT OR IGNORE INTO batches ({layout.BATCH_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                layout.batch_row(batch),
             )
             row = self._db.execute(
-                f"SELECT {_BATCH_COLS} FROM batches WHERE batch_id=?", (batch.batch_id,)
+                f"SELECT {layout.BATCH_COLS} FROM batches WHERE batch_id=?", (batch.batch_id,)
             ).fetchone()
-        return _batch(row)
+        return layout.batch(row)
 
     def get_batch(self, batch_id: str) -> Batch | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_BATCH_COLS} FROM batches WHERE batch_id=?", (batch_id,)
+                f"SELECT {layout.BATCH_COLS} FROM batches WHERE batch_id=?", (batch_id,)
             ).fetchone()
-        return _batch(row) if row else None
+        return layout.batch(row) if row else None
 
     def move_batch(
         self,
@@ -248,7 +217,7 @@ class SqliteJobStore:
         claimed_by: str | None = None,
         **changes: Any,
     ) -> Batch | None:
-        unknown = set(changes) - _BATCH_FIELDS
+        unknown = set(changes) - layout.BATCH_FIELDS
         if unknown:
             raise TypeError(f"move_batch got unknown fields {sorted(unknown)}")
         condition: tuple[Any, ...]
@@ -265,81 +234,26 @@ class SqliteJobStore:
         with self._lock, self._db:
             row = self._db.execute(
                 f"UPDATE batches SET status=?, updated_at=?{', ' + sets if sets else ''}"
-                f" WHERE batch_id=? AND {where} RETURNING {_BATCH_COLS}",
+                f" WHERE batch_id=? AND {where} RETURNING {layout.BATCH_COLS}",
                 (status.value, now.isoformat(), *changes.values(), batch_id, *condition),
             ).fetchone()
-        return _batch(row) if row else None
+        return layout.batch(row) if row else None
 
     def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
         where: list[str] = ["seq < ?"]
-        args: list[object] = [_read_token(next_token)]
+        args: list[object] = [layout.read_token(next_token)]
         if status is not None:
             where.append("status = ?")
             args.append(status.value)
-        sql = f"SELECT seq, {_BATCH_COLS} FROM batches WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        sql = (
+            f"SELECT seq, {layout.BATCH_COLS} FROM batches WHERE {' AND '.join(where)}"
+            " ORDER BY seq DESC LIMIT ?"
+        )
         with self._lock:
             rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
-        items = [_batch(r[1:]) for r in rows[:limit]]
-        return Page(items, _make_token(rows[limit - 1][0]) if len(rows) > limit else None)
+        items = [layout.batch(r[1:]) for r in rows[:limit]]
+        return Page(items, layout.make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _make_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode()
-
-
-def _read_token(token: str | None) -> int:
-    if token is None:
-        return 2**62
-    try:
-        seq = json.loads(base64.urlsafe_b64decode(token.encode()))["s"]
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise ValidationError("nextToken is not a token this API returned", field="nextToken") from exc
-    if type(seq) is not int or not 0 <= seq <= 2**62:  # SQLite integers are 64-bit
-        raise ValidationError("nextToken is not a token this API returned", field="nextToken")
-    return seq
-
-
-# The jobs a move returns share their stamps (a submit call's submittedAt, a move's updatedAt):
-# parsed once each, not three times per row.
-_parse_ts = lru_cache(maxsize=4096)(datetime.fromisoformat)
-_STATUS = {s.value: s for s in JobStatus}
-
-
-def _ts(text: str | None) -> datetime | None:
-    return _parse_ts(text) if text else None
-
-
-def _job_row(j: Job) -> tuple[Any, ...]:
-    return (
-        j.job_id, j.status.value, j.payload, j.result, j.error, j.batch_id, j.transform_job_name, j.metadata,
-        j.client_token, j.submitted_at.isoformat(), j.updated_at.isoformat(),
-        j.completed_at.isoformat() if j.completed_at else None, j.attempt,
-    )  # fmt: skip
-
-
-def _job(r: Sequence[Any]) -> Job:
-    return Job(
-        job_id=r[0], status=_STATUS[r[1]], payload=r[2], result=r[3], error=r[4], batch_id=r[5],
-        transform_job_name=r[6], metadata=r[7], client_token=r[8], submitted_at=_parse_ts(r[9]),
-        updated_at=_parse_ts(r[10]), completed_at=_ts(r[11]), attempt=r[12],
-    )  # fmt: skip
-
-
-def _batch_row(b: Batch) -> tuple[Any, ...]:
-    return (
-        b.batch_id, b.status.value, b.job_count, b.completed_count, b.failed_count, b.transform_job_name,
-        b.error, b.created_at.isoformat(), b.updated_at.isoformat(), b.input_key, b.start_attempts,
-        b.start_error,
-    )  # fmt: skip
-
-
-def _batch(r: Sequence[Any]) -> Batch:
-    return Batch(
-        batch_id=r[0], status=BatchStatus(r[1]), job_count=r[2], completed_count=r[3], failed_count=r[4],
-        transform_job_name=r[5], error=r[6], created_at=datetime.fromisoformat(r[7]),
-        updated_at=datetime.fromisoformat(r[8]), input_key=r[9], start_attempts=r[10], start_error=r[11],
-    )  # fmt: skip
