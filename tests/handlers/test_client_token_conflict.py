@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from starlette.testclient import TestClient
 
@@ -11,7 +9,7 @@ from asyncml.local.api.server import create_app
 from asyncml.local.wiring import build_runtime
 from asyncml.settings import Settings
 from resolvers import api
-from tests.cloud_harness import Cloud, LambdaContext, appsync_event, cloud
+from tests.cloud_harness import Cloud, LambdaContext, appsync_event
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:No application metrics"),
@@ -22,12 +20,6 @@ KEY = "da2-conflicttest0000000000000"
 SUBMIT = "mutation($input: SubmitJobInput!) { submitJob(input: $input) { jobId } }"
 FIRST = {"payload": "1,2", "clientToken": "tok-c", "metadata": '{"n": 1}'}
 RETRIES = {"other payload": {**FIRST, "payload": "3,4"}, "other metadata": {**FIRST, "metadata": '{"n": 2}'}}
-
-
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
 
 
 @pytest.mark.parametrize("case", sorted(RETRIES))

@@ -33,12 +33,6 @@ BAD_INPUTS = {
 }
 
 
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
-
-
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("local"))

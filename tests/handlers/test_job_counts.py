@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from resolvers import api
-from tests.cloud_harness import Cloud, LambdaContext, appsync_event, cloud
+from tests.cloud_harness import Cloud, LambdaContext, appsync_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 CTX = LambdaContext()
-
-
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
 
 
 def test_job_counts_answers_every_status_and_the_total(aws: Cloud) -> None:

@@ -4,7 +4,6 @@ subscription ends visibly, and a record DynamoDB refuses fails alone, the rest o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from resolvers import api
-from tests.cloud_harness import Cloud, LambdaContext, appsync_event, cloud, s3_event
+from tests.cloud_harness import Cloud, LambdaContext, appsync_event, s3_event
 from tests.handlers.test_stream_replays import batch_files, get_job, stream_event, submit
 from workers import batcher, results
 
@@ -21,12 +20,6 @@ CTX = LambdaContext()
 HUGE = "9" * 300_000  # a model's output over AppSync's 240 KB message and near DynamoDB's 400 KB item
 REFUSED = "refused-by-dynamodb"
 SUBSCRIPTION_LIMIT = 240_000
-
-
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
 
 
 def transform_output(aws: Cloud, outputs: list[str]) -> str:

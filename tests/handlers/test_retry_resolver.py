@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from resolvers import api
-from tests.cloud_harness import Cloud, LambdaContext, appsync_event, cloud, kinesis_event, transform_event
+from tests.cloud_harness import Cloud, LambdaContext, appsync_event, kinesis_event, transform_event
 from tests.handlers.test_handlers import KEY, local_server
 from workers import batcher, transform_events
 
@@ -17,12 +16,6 @@ __all__ = ["local_server"]  # a fixture, imported for pytest
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 CTX = LambdaContext()
 RETRY = "mutation($jobIds: [ID!]!) { retryJobs(jobIds: $jobIds) { jobId status attempt } }"
-
-
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
 
 
 def call(field: str, parent: str, **args: Any) -> Any:

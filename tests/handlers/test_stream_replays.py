@@ -5,24 +5,17 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from asyncml.aws.s3_bucket import S3Bucket
 from resolvers import api
-from tests.cloud_harness import Cloud, LambdaContext, appsync_event, cloud, load_event
+from tests.cloud_harness import Cloud, LambdaContext, appsync_event, load_event
 from workers import batcher
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 CTX = LambdaContext()
-
-
-@pytest.fixture
-def aws() -> Iterator[Cloud]:
-    with cloud() as c:
-        yield c
 
 
 def submit(n: int) -> list[str]:
