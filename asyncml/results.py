@@ -79,6 +79,11 @@ def on_transform_state(ports: Ports, job_name: str, status: str, failure_reason:
         return []
     settled = []
     for batch in batches:
+        if batch.status in BATCH_TERMINAL:
+            # Settled already (its .out's own event came first, or this event comes again): it had
+            # every move and its counts; listing its jobs again would change nothing.
+            settled.append(batch)
+            continue
         out_key = batch_files.output_key(batch.input_key)
         if status != "Stopped" and ports.bucket.exists(out_key):
             done = apply_output(ports, out_key)

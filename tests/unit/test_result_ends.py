@@ -138,3 +138,27 @@ def test_what_fits_in_a_job_counts_the_payload_and_escaping() -> None:
         batch_files.Outcome("j", None, None, line_bytes=150_000), "r" * 60_000
     )
     assert not record_errors.fits_in_job(small, "\x01" * 40_000)  # 6 bytes each as JSON
+
+
+def test_a_late_state_event_of_a_settled_batch_reads_none_of_its_jobs(ports: Ports) -> None:
+    # GIVEN a batch its .out's S3 event settled
+    ids, batch = seal(ports, ["1", "2"])
+    started = transform.start_batch(ports, batch.input_key)
+    assert started is not None and started.transform_job_name
+    results.apply_output(ports, write_out(ports, batch, {0: "a", 1: "b"}))
+    listed: list[object] = []
+    store_list = ports.store.list_jobs
+
+    def spying_list(**kw: object) -> object:
+        listed.append(kw)
+        return store_list(**kw)  # type: ignore[arg-type]
+
+    ports.store.list_jobs = spying_list  # type: ignore[method-assign]
+    published = len(ports.publisher.jobs)  # type: ignore[attr-defined]
+    # WHEN a Stopped event (out of order: a stop asked too late) and a repeated Completed event arrive
+    for status in ("Stopped", "Completed"):
+        (settled,) = results.on_transform_state(ports, started.transform_job_name, status, "late")
+        # THEN the batch stays as it ended, nothing is published, and its jobs are not listed again
+        assert (settled.status, settled.completed_count, settled.error) == (BatchStatus.COMPLETED, 2, None)
+    assert listed == [] and len(ports.publisher.jobs) == published  # type: ignore[attr-defined]
+    assert {job(ports, i).status for i in ids} == {JobStatus.COMPLETED}
