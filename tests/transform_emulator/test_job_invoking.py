@@ -98,7 +98,8 @@ async def test_execution_parameters_fill_what_the_request_leaves_out(
         "SingleRecord",
         2,
     )
-    assert script.bodies == [b"1\n", b"2\n"]
+    # Three concurrent requests may reach the model in either order.
+    assert sorted(script.bodies) == [b"1\n", b"2\n"]
     script.execution_parameters = None  # 404: SageMaker's defaults
     result = await run(job(TransformJobName="t-2"), tmp_path, model_url)
     assert (result["MaxConcurrentTransforms"], result["BatchStrategy"], result["MaxPayloadInMB"]) == (
