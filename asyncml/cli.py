@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--error-prefix",
         help="a model output starting with this fails its job (default: the demo model's ERROR; '' = off)",
     )
+    serve.add_argument(
+        "--each-job-end",
+        action=argparse.BooleanOptionalAction,
+        help="also publish every job's end on onJobUpdated, one update per job (default: off; "
+        "ends always come grouped on onJobsMoved)",
+    )
     _model_flags(serve)
 
     transform = sub.add_parser("transform", help="run one CreateTransformJob request through the emulator")
@@ -94,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
             model_url=args.model_url,
             content_type=args.content_type,
             error_prefix=args.error_prefix,
+            each_job_end=args.each_job_end,
             **model,
         )
         from asyncml.local.api.server import serve

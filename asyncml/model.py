@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -153,15 +154,36 @@ class JobMove:
 
 @dataclass(frozen=True, slots=True)
 class JobsMoved:
-    """Many jobs that moved together to QUEUED, BATCHED or PROCESSING (one submit or retry call, one
-    sealed batch, one transform start). Published as one update per group, never one per job: a
-    job's intermediate moves cost a share of a request, its end (published whole) one."""
+    """Many jobs that moved together to one status (one submit or retry call, one sealed batch, one
+    transform start, one chunk of a batch's output). Published as updates of many jobs each, never
+    one per job: every move of a job costs a share of a request. An end (COMPLETED, FAILED,
+    CANCELLED) carries the whole jobs in `jobs`."""
 
     status: JobStatus
     job_ids: tuple[str, ...]
     updated_at: datetime
     batch_id: str | None = None
     transform_job_name: str | None = None
+    jobs: tuple[Job, ...] = ()
+
+
+def ends_of(jobs: Sequence[Job]) -> list[JobsMoved]:
+    """Jobs that reached their end, as groups of one status, batch and transform job, in order of
+    first appearance: what a results chunk or a batch's failure publishes."""
+    groups: dict[tuple[JobStatus, str | None, str | None], list[Job]] = {}
+    for j in jobs:
+        groups.setdefault((j.status, j.batch_id, j.transform_job_name), []).append(j)
+    return [
+        JobsMoved(
+            status,
+            tuple(j.job_id for j in group),
+            max(j.updated_at for j in group),
+            batch,
+            name,
+            tuple(group),
+        )
+        for (status, batch, name), group in groups.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,7 +132,9 @@ class Publisher(Protocol):
     """[7] Pushes updates to subscribers (AppSync's publish mutations; an in-process broadcast locally)."""
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
-        """Jobs that reached their end (COMPLETED, FAILED, CANCELLED): one update per job, whole."""
+        """Jobs that reached their end (COMPLETED, FAILED, CANCELLED): grouped as `model.ends_of`
+        does, in `JobsMoved` updates that carry the jobs whole (`shapes.moves_updates`); with
+        `settings.each_job_end`, also one onJobUpdated update per job."""
         ...
 
     def publish_moves(self, moves: JobsMoved) -> None:

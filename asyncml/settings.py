@@ -48,6 +48,9 @@ class Settings:
     content_type: ContentType = "text/csv"
     max_payload_bytes: int = 256 * 1024
     max_inputs_per_call: int = 500
+    # updates: a job's end always goes out grouped on onJobsMoved (whole jobs); with this, also on
+    # onJobUpdated, one update per job (the first event model's subscription: one request a job).
+    each_job_end: bool = True
     # A model output starting with this marks the record FAILED (None or "": off). Locally, with the
     # bundled demo model, it defaults to the demo's marker (record_errors.DEMO_ERROR_PREFIX).
     error_prefix: str | None = None
@@ -138,15 +141,20 @@ class Settings:
         return "csv" if self.content_type == "text/csv" else "jsonl"
 
 
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(name: str, annotation: object, raw: str) -> Any:
     text = str(annotation)
     try:
         if text in ("int",):
             return int(raw)
+        if text in ("bool",):
+            return _BOOLS[raw.lower()]
         if text in ("float",):
             return float(raw)
         if text in ("Path", "Path | None"):
             return Path(raw)
-    except ValueError as exc:
+    except (ValueError, KeyError) as exc:
         raise ValidationError(f"ASYNCML_{name.upper()}={raw!r} is not a valid {text}", field=name) from exc
     return raw

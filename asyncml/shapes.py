@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -107,18 +108,49 @@ def batch_from_fields(f: dict[str, Any]) -> Batch:
 # One JobsMoved update names at most this many jobs: 1,000 ids of 36 characters are ~40 KB, well
 # inside AppSync's 240 KB subscription payload, and a 5,000-job batch still costs 5 requests a move.
 MOVES_MAX_IDS = 1000
+# An end's update carries whole jobs up to this many bytes of JSON (ids and jobs): AppSync delivers
+# nothing of a publish whose payload is over 240 KB, and the envelope around it needs some room.
+ENDS_MAX_BYTES = 200_000
 
 
 def moves_updates(m: JobsMoved) -> list[dict[str, Any]]:
-    """`JobsMoved` (and its input, JobsMovedUpdate) in updates of at most MOVES_MAX_IDS ids each."""
-    ids = m.job_ids
+    """`JobsMoved` (and its input, JobsMovedUpdate) in updates of at most MOVES_MAX_IDS ids each.
+
+    An end's updates carry its jobs whole, also at most ENDS_MAX_BYTES each; a job too large for
+    one update on its own is named in `jobIds` only (a client reads it with getJob)."""
     common = {
         "status": m.status.value,
         "batchId": m.batch_id,
         "transformJobName": m.transform_job_name,
         "updatedAt": aws_datetime(m.updated_at),
     }
-    return [{"jobIds": list(ids[i : i + MOVES_MAX_IDS]), **common} for i in range(0, len(ids), MOVES_MAX_IDS)]
+    ids = m.job_ids
+    if not m.jobs:
+        return [
+            {"jobIds": list(ids[i : i + MOVES_MAX_IDS]), **common} for i in range(0, len(ids), MOVES_MAX_IDS)
+        ]
+    whole = {j.job_id: j for j in m.jobs}
+    updates: list[dict[str, Any]] = []
+    group_ids: list[str] = []
+    group_jobs: list[dict[str, Any]] = []
+    size = 0
+    for job_id in ids:
+        j = whole.get(job_id)
+        fields = job(j) if j is not None else None
+        # ensure_ascii (json's default) makes characters and bytes one and the same here.
+        cost = len(job_id) + 3 + (len(json.dumps(fields, separators=(",", ":"))) + 1 if fields else 0)
+        if fields is not None and cost > ENDS_MAX_BYTES:
+            fields, cost = None, len(job_id) + 3
+        if group_ids and (len(group_ids) == MOVES_MAX_IDS or size + cost > ENDS_MAX_BYTES):
+            updates.append({"jobIds": group_ids, **common, "jobs": group_jobs})
+            group_ids, group_jobs, size = [], [], 0
+        group_ids.append(job_id)
+        if fields is not None:
+            group_jobs.append(fields)
+        size += cost
+    if group_ids:
+        updates.append({"jobIds": group_ids, **common, "jobs": group_jobs})
+    return updates
 
 
 def moves_from_fields(f: dict[str, Any]) -> JobsMoved:
@@ -129,6 +161,7 @@ def moves_from_fields(f: dict[str, Any]) -> JobsMoved:
         updated_at=parse_aws_datetime(f["updatedAt"]),
         batch_id=f.get("batchId"),
         transform_job_name=f.get("transformJobName"),
+        jobs=tuple(job_from_fields(j) for j in f.get("jobs") or ()),
     )
 
 
@@ -151,7 +184,14 @@ JOB_FIELDS = [
     "completedAt",
     "attempt",
 ]
-MOVES_FIELDS = ["status", "jobIds", "batchId", "transformJobName", "updatedAt"]
+MOVES_FIELDS = [
+    "status",
+    "jobIds",
+    "batchId",
+    "transformJobName",
+    "updatedAt",
+    "jobs { " + " ".join(JOB_FIELDS) + " }",
+]
 BATCH_FIELDS = [
     "batchId",
     "status",

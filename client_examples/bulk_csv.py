@@ -6,10 +6,10 @@
 Each line of the file is one payload. Rows go in `submitJobs` calls of at most 500. A call is all or
 nothing and names the first refused input (`inputs[i]`), so a refused row is set aside with its line
 number and error and the rest of its chunk sent again. Progress comes from subscription events, not
-polling: before submitting, the program subscribes to `onJobUpdated`, which carries only jobs
-reaching COMPLETED, FAILED or CANCELLED (the moves before come in groups on `onJobsMoved`, which
-this program does not need), and waits until the server has acknowledged the subscription, so no
-ending can slip by unseen.
+polling: before submitting, the program subscribes to `onJobsMoved` once for each end (COMPLETED,
+FAILED, CANCELLED; the moves before those it does not need), and waits until the server has
+acknowledged the subscriptions, so no ending can slip by unseen. An end's update carries its jobs
+whole; a job too large to share an update is only named, and read with getJob.
 The output has one line per input row: line, jobId, input, status, result, error
 (status REFUSED for a row the API refused).
 """
@@ -40,7 +40,11 @@ from gql.transport.exceptions import TransportQueryError
 
 CHUNK_SIZE = 500  # the API's limit of inputs per submitJobs call
 SUBMIT = f"mutation ($inputs: [SubmitJobInput!]!) {{ submitJobs(inputs: $inputs) {{ {JOB_FIELDS} }} }}"
-ENDED = f"subscription {{ onJobUpdated {{ {JOB_FIELDS} }} }}"
+ENDED = (
+    "subscription ($status: JobStatus) { onJobsMoved(status: $status) { "
+    f"jobIds jobs {{ {JOB_FIELDS} }} }} }}"
+)
+GET = f"query ($jobId: ID!) {{ getJob(jobId: $jobId) {{ {JOB_FIELDS} }} }}"
 INPUT_INDEX = re.compile(r"\binputs\[(\d+)\]")
 
 
@@ -57,6 +61,7 @@ class Run:
     rows: list[Row]
     by_id: dict[str, Row] = field(default_factory=dict)
     early: dict[str, dict[str, Any]] = field(default_factory=dict)  # endings seen before submitJobs answered
+    named: set[str] = field(default_factory=set)  # ended, too large to be carried: to read with getJob
     done: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -76,6 +81,17 @@ class Run:
         if seen is not None or job["status"] in TERMINAL:
             row.job = None
             self.ended(seen or job)
+
+    def update(self, moved: dict[str, Any]) -> None:
+        for job in moved["jobs"] or []:
+            self.ended(job)
+        self.named.update(set(moved["jobIds"]) - {j["jobId"] for j in moved["jobs"] or []})
+
+    async def read_named(self, api: Any) -> None:
+        """Jobs of ours that ended too large to be carried by their update: read them whole."""
+        for job_id in [i for i in self.named if i in self.by_id]:
+            self.named.discard(job_id)
+            self.ended((await api.execute(request(GET, jobId=job_id)))["getJob"])
 
     @property
     def submitted(self) -> int:
@@ -136,12 +152,12 @@ async def run_file(url: str, api_key: str, rows: list[Row], chunk_size: int) -> 
     async with http_client(url, api_key) as api, live as session:
         changed = asyncio.Event()
 
-        async def follow() -> None:
-            async for data in session.subscribe(request(ENDED)):
-                run.ended(data["onJobUpdated"])
+        async def follow(status: str) -> None:
+            async for data in session.subscribe(request(ENDED, status=status)):
+                run.update(data["onJobsMoved"])
                 changed.set()
 
-        followers = [asyncio.create_task(follow())]
+        followers = [asyncio.create_task(follow(status)) for status in sorted(TERMINAL)]
         async with asyncio.timeout(10):
             await transport.wait_started(len(followers))
 
@@ -153,6 +169,9 @@ async def run_file(url: str, api_key: str, rows: list[Row], chunk_size: int) -> 
         print(f"submitted {run.submitted} of {len(rows)} rows; waiting for results", file=sys.stderr)
 
         while run.done < run.submitted:
+            await run.read_named(api)
+            if run.done == run.submitted:
+                break
             progress.show(run)
             changed.clear()
             waiting = asyncio.ensure_future(changed.wait())

@@ -2,15 +2,16 @@
 
     python client_examples/submit_and_watch.py --payload 5.1,3.5,1.4,0.2 [--url URL] [--api-key KEY]
 
-Two subscriptions watch one job: `onJobsMoved(jobId: …)` brings its moves to BATCHED and PROCESSING
-(one update names every job that moved with it; the server sends only those naming this job), and
-`onJobUpdated(jobId: …)` brings its end (COMPLETED, FAILED or CANCELLED), the whole job.
+One subscription watches one job: `onJobsMoved(jobId: …)` brings its moves to BATCHED and
+PROCESSING and its end (COMPLETED, FAILED or CANCELLED). One update names every job that moved with
+it, and the server sends only those naming this job; an end's update carries the jobs whole (`jobs`),
+except one too large to share an update, which is read with getJob.
 
 Why subscribe after submitting, then read the job once: a job id exists only once submitJob returns,
-so the subscriptions can only start after it, and the job may already have moved by then. Once the
-server acknowledges both (`start_ack`), every later move arrives as an event; one `getJob` read
-after that covers every move before. Events arrive at least once and out of order, so only a move
-forward is printed.
+so the subscription can only start after it, and the job may already have moved by then. Once the
+server acknowledges it (`start_ack`), every later move arrives as an event; one `getJob` read after
+that covers every move before. Events arrive at least once and out of order, so only a move forward
+is printed.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from asyncml_client import (
 
 SUBMIT = f"mutation ($input: SubmitJobInput!) {{ submitJob(input: $input) {{ {JOB_FIELDS} }} }}"
 GET = f"query ($jobId: ID!) {{ getJob(jobId: $jobId) {{ {JOB_FIELDS} }} }}"
-WATCH = f"subscription ($jobId: ID) {{ onJobUpdated(jobId: $jobId) {{ {JOB_FIELDS} }} }}"
-MOVES = (
-    "subscription ($jobId: ID) { onJobsMoved(jobId: $jobId) { status batchId transformJobName updatedAt } }"
+WATCH = (
+    "subscription ($jobId: ID) { onJobsMoved(jobId: $jobId) { "
+    f"status batchId transformJobName updatedAt jobs {{ {JOB_FIELDS} }} }} }}"
 )
 
 
@@ -60,24 +61,19 @@ async def watch(url: str, api_key: str, payload: str) -> int:
         async with live as session:
             events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-            async def pump(query: str, field: str) -> None:
-                async for data in session.subscribe(request(query, jobId=job["jobId"])):
-                    await events.put(data[field])
+            async def pump() -> None:
+                async for data in session.subscribe(request(WATCH, jobId=job["jobId"])):
+                    await events.put(data["onJobsMoved"])
 
-            pumps = [
-                asyncio.create_task(pump(WATCH, "onJobUpdated")),
-                asyncio.create_task(pump(MOVES, "onJobsMoved")),
-            ]
-            pumping = asyncio.gather(*pumps)
+            pumping = asyncio.ensure_future(pump())
             async with asyncio.timeout(10):
-                await transport.wait_started(2)
+                await transport.wait_started(1)
             current = (await api.execute(request(GET, jobId=job["jobId"])))["getJob"]
             updates = [current]
             while True:
                 for update in updates:
                     if RANK[update["status"]] > RANK[job["status"]]:
-                        # A move names the group's batch and transform job; an end is the whole job.
-                        job = {**job, **{k: v for k, v in update.items() if v is not None}}
+                        job = {**job, **await whole(api, job["jobId"], update)}
                         print(describe(job), flush=True)
                 if job["status"] in TERMINAL:
                     break
@@ -88,6 +84,17 @@ async def watch(url: str, api_key: str, payload: str) -> int:
         return 0
     print(f"error: {job.get('error') or job['status']}")
     return 1
+
+
+async def whole(api: Any, job_id: str, update: dict[str, Any]) -> dict[str, Any]:
+    """What an update says of this job: a move names the group's batch and transform job; an end
+    carries the whole job, or (too large to share an update) leaves it to getJob."""
+    if update["status"] not in TERMINAL:
+        return {k: v for k, v in update.items() if v is not None and k != "jobs"}
+    mine = [j for j in update.get("jobs") or [] if j["jobId"] == job_id]
+    if mine:
+        return dict(mine[0])
+    return dict((await api.execute(request(GET, jobId=job_id)))["getJob"])
 
 
 async def next_event(events: asyncio.Queue[dict[str, Any]], pumping: asyncio.Future[Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""[7] publish: Publisher as IAM-signed publishJobUpdate / publishJobsMoved / publishBatchUpdate mutations."""
+"""[7] publish: Publisher as IAM-signed publishJobsMoved / publishBatchUpdate / publishJobUpdate mutations."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from asyncml import shapes
-from asyncml.model import Batch, Job, JobsMoved
+from asyncml.model import Batch, Job, JobsMoved, ends_of
 
 logger = Logger(child=True)
 
@@ -50,16 +50,22 @@ class AppSyncPublisher:
         credentials: Credentials,
         *,
         workers: int = 16,
+        each_job_end: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url, self._region, self._credentials, self._sleep = url, region, credentials, sleep
+        self._each_job_end = each_job_end
         # urllib3 and botocore ship in the Lambda runtime: no HTTP client to bundle.
         self._http = urllib3.PoolManager(maxsize=workers, retries=False, timeout=urllib3.Timeout(10.0))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="appsync")
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
-        # One mutation per job end (AppSync fires subscriptions per mutation), many at a time.
-        self._send_all([_body(JOB_MUTATION, shapes.job_update(j)) for j in jobs], "job updates")
+        # Ends go in groups of whole jobs (a few hundred a request); with each_job_end, also one
+        # publishJobUpdate per job for onJobUpdated's subscribers, one request a job.
+        bodies = [_body(MOVES_MUTATION, u) for m in ends_of(jobs) for u in shapes.moves_updates(m)]
+        if self._each_job_end:
+            bodies += [_body(JOB_MUTATION, shapes.job_update(j)) for j in jobs]
+        self._send_all(bodies, "job ends")
 
     def publish_moves(self, moves: JobsMoved) -> None:
         # One mutation per 1,000 ids: a sealed batch of 5,000 jobs costs 5 requests, not 5,000.

@@ -46,7 +46,9 @@ def cloud_ports() -> Ports:
         bucket=S3Bucket(s3, settings.bucket_name, kms_key_id=settings.kms_key_id),
         runner=SageMakerTransformRunner(session.client("sagemaker", config=config)),
         publisher=MeteredPublisher(
-            AppSyncPublisher(settings.graphql_url, region, credentials, workers=WORKERS),
+            AppSyncPublisher(
+                settings.graphql_url, region, credentials, workers=WORKERS, each_job_end=settings.each_job_end
+            ),
             metrics,  # the handler's own: what the publisher counts, the handler flushes
         ),
         clock=SystemClock(),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from asyncml import shapes
-from asyncml.model import Batch, Job, JobsMoved
+from asyncml.model import Batch, Job, JobsMoved, ends_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -122,7 +122,8 @@ class Topic(Generic[T]):
 class Broadcast:
     """The local Publisher, and where the local API subscribes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, each_job_end: bool = False) -> None:
+        self.each_job_end = each_job_end
         self.jobs: Topic[Job] = Topic("jobId", shapes.job)
         self.batches: Topic[Batch] = Topic("batchId", shapes.batch)
         # Items are JobsMoved updates already shaped and split (at most MOVES_MAX_IDS ids each), as
@@ -130,7 +131,10 @@ class Broadcast:
         self.moves: Topic[dict[str, Any]] = Topic("jobId", _same, keys=_job_ids)
 
     def publish_jobs(self, jobs: Sequence[Job]) -> None:
-        self.jobs.publish(jobs)
+        # As in the cloud: ends in groups of whole jobs, and each on onJobUpdated only when asked.
+        self.moves.publish([u for m in ends_of(jobs) for u in shapes.moves_updates(m)])
+        if self.each_job_end:
+            self.jobs.publish(jobs)
 
     def publish_moves(self, moves: JobsMoved) -> None:
         self.moves.publish(shapes.moves_updates(moves))

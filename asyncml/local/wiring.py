@@ -100,7 +100,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
     store = SqliteJobStore(data_dir / "asyncml.db")
     bucket = FolderBucket(data_dir / "bucket", settings.bucket_name)
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)
-    broadcast = Broadcast()  # the Publisher, and the topics the API's subscriptions listen on
+    # The Publisher, and the topics the API's subscriptions listen on.
+    broadcast = Broadcast(each_job_end=settings.each_job_end)
     runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms")
     if settings.error_prefix:
         # Locally a mini-batch the model fails is split until the bad records stand alone; each

@@ -1,9 +1,9 @@
-// The dashboard: settings, live tables fed by onJobsMoved (groups of moves), onJobUpdated (ends) and
+// The dashboard: settings, live tables fed by onJobsMoved (every move in groups, ends with whole jobs) and
 // onBatchUpdated, submit and CSV upload,
 // the server's totals, a page per batch (#batch=<id>), the queue and live charts.
 
 import { downloadUrl, healthUrl, realtimeUrl } from "./endpoints.js";
-import { Api, ON_BATCH_UPDATED, ON_JOB_UPDATED, ON_JOBS_MOVED } from "./graphql.js";
+import { Api, ON_BATCH_UPDATED, ON_JOBS_MOVED } from "./graphql.js";
 import { Board, inView as inViewOf, newestFirst } from "./board.js";
 import { csvRows, submitRows } from "./csv_rows.js";
 import { Timeline } from "./metrics.js";
@@ -252,11 +252,6 @@ function start(settings) {
   api = new Api(settings);
   $("#realtime-url").textContent = realtimeUrl(settings.graphqlUrl);
   realtime = new RealtimeClient({ ...settings, onState: paintConnection });
-  realtime.subscribe({
-    query: ON_JOB_UPDATED,
-    onData: (p) => p.data?.onJobUpdated && upsertJob(p.data.onJobUpdated, { live: true }),
-    onError: (errors) => showError(`onJobUpdated refused: ${errors[0]?.message}`),
-  });
   realtime.subscribe({
     query: ON_JOBS_MOVED,
     onData: (p) => p.data?.onJobsMoved && applyMoves(p.data.onJobsMoved),

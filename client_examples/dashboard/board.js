@@ -48,12 +48,19 @@ export class Board {
   }
 
   /**
-   * A JobsMoved update (many jobs to QUEUED, BATCHED or PROCESSING at once): each job held moves,
-   * the totals move for every job named. Returns the ids the page does not hold, to read later.
+   * A JobsMoved update (many jobs to one status at once): an end's jobs come whole and are taken as
+   * they are; for the rest each job held moves, the totals move for every job named. Returns the
+   * ids to read later: those the page does not hold, and ends too large to come whole.
    */
   applyMoves(moved) {
     const unknown = [];
+    const whole = new Map((moved.jobs ?? []).map((job) => [job.jobId, job]));
     for (const jobId of moved.jobIds) {
+      const job = whole.get(jobId);
+      if (job) {
+        this.upsertJob(job, { live: true });
+        continue;
+      }
       const old = this.jobs.get(jobId);
       const step = { jobId, status: moved.status, updatedAt: moved.updatedAt };
       if (!old) {
@@ -66,6 +73,7 @@ export class Board {
       const attempt = (old.attempt ?? 1) + (retried ? 1 : 0);
       const fields = retried ? { result: null, error: null, completedAt: null } : {};
       this.upsertJob({ ...step, ...fields, attempt, batchId: moved.batchId, transformJobName: moved.transformJobName }, { live: true });
+      if (TERMINAL.has(moved.status)) unknown.push(jobId); // named only: read it whole
     }
     return unknown;
   }

@@ -3,9 +3,8 @@
 const JOB = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt completedAt attempt";
 const BATCH = "batchId status jobCount completedCount failedCount transformJobName error createdAt updatedAt";
 
-export const ON_JOB_UPDATED = `subscription OnJobUpdated { onJobUpdated { ${JOB} } }`;
-// Ends only (COMPLETED, FAILED, CANCELLED), whole; the moves before come in groups on onJobsMoved.
-export const ON_JOBS_MOVED = "subscription OnJobsMoved { onJobsMoved { status jobIds batchId transformJobName updatedAt } }";
+// Every move, in groups; an end (COMPLETED, FAILED, CANCELLED) carries its jobs whole in `jobs`.
+export const ON_JOBS_MOVED = `subscription OnJobsMoved { onJobsMoved { status jobIds batchId transformJobName updatedAt jobs { ${JOB} } } }`;
 export const ON_BATCH_UPDATED = `subscription OnBatchUpdated { onBatchUpdated { ${BATCH} } }`;
 
 /** A GraphQL answer with errors: `.errors` keeps them (errorType, message, errorInfo) for the caller. */

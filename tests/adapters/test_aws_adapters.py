@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import io
+import json
 import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
@@ -197,27 +198,73 @@ def request() -> dict[str, Any]:
             "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}  # fmt: skip
 
 
-def publisher(url: str, pauses: list[float] | None = None) -> AppSyncPublisher:
+def publisher(url: str, pauses: list[float] | None = None, *, each_job_end: bool = False) -> AppSyncPublisher:
     creds = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").get_credentials()
     assert creds is not None
-    return AppSyncPublisher(url, "us-east-1", creds, sleep=(pauses if pauses is not None else []).append)
+    sleep = (pauses if pauses is not None else []).append
+    return AppSyncPublisher(url, "us-east-1", creds, sleep=sleep, each_job_end=each_job_end)
 
 
-def test_publishes_are_signed_one_mutation_per_job_selecting_every_field(
+def ended(i: int, status: JobStatus = JobStatus.COMPLETED, **changes: Any) -> Job:
+    fields = {"result": f"r{i}", "batch_id": "b1", "transform_job_name": "asyncml-b1", "completed_at": T0}
+    return job(i).replace(status=status, **{**fields, **changes})
+
+
+def test_ends_are_published_signed_in_groups_of_whole_jobs_selecting_every_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    jobs = [ended(i, JobStatus.FAILED if i % 4 == 0 else JobStatus.COMPLETED) for i in range(40)]
+    with appsync_stub() as stub:
+        publisher(stub.url).publish_jobs(jobs)
+        assert stub.refused == [] and stub.updates("publishJobUpdate") == []
+        updates = stub.updates("publishJobsMoved")
+        # One request per status of the batch, not one per job.
+        assert sorted((u["status"], len(u["jobIds"])) for u in updates) == [("COMPLETED", 30), ("FAILED", 10)]
+        for u in updates:
+            assert [j["jobId"] for j in u["jobs"]] == u["jobIds"]
+            assert all(j["status"] == u["status"] and j["batchId"] == u["batchId"] == "b1" for j in u["jobs"])
+        assert sorted(j["jobId"] for u in updates for j in u["jobs"]) == [j.job_id for j in jobs]
+        assert next(j for u in updates for j in u["jobs"] if j["jobId"] == "job-00007") == shapes.job(jobs[7])
+        doc = parse(stub.published[0]["query"])
+        assert validate(appsync_schema(), doc) == []
+        assert all(f" {name} " in stub.published[0]["query"] for name in shapes.JOB_FIELDS)
+
+
+def test_with_each_job_end_every_end_is_also_its_own_publish_job_update(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     with appsync_stub() as stub:
-        publisher(stub.url).publish_jobs([job(i) for i in range(40)])
+        publisher(stub.url, each_job_end=True).publish_jobs([ended(i) for i in range(40)])
         assert stub.refused == []
         assert sorted(u["jobId"] for u in stub.updates("publishJobUpdate")) == [
             f"job-{i:05d}" for i in range(40)
         ]
-        query = stub.published[0]["query"]
-        names = "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt"
-        assert all(f" {name} " in query for name in [*names.split(), "completedAt"])
+        assert [len(u["jobs"]) for u in stub.updates("publishJobsMoved")] == [40]
+
+
+def test_an_end_group_stays_under_appsyncs_payload_limit_and_a_job_too_large_is_named_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    # 60 jobs of ~10 KB results, and one whose payload alone (256 KiB) is over the 240 KB limit.
+    jobs = [ended(i, result="x" * 10_000) for i in range(60)]
+    jobs.insert(30, ended(99, result="y").replace(payload="p" * 256 * 1024))
+    with appsync_stub() as stub:
+        publisher(stub.url).publish_jobs(jobs)
+        updates = stub.updates("publishJobsMoved")
+        assert stub.refused == [] and len(updates) > 1
+        assert all(len(json.dumps(u)) < 240_000 for u in updates)
+        assert sorted(i for u in updates for i in u["jobIds"]) == sorted(j.job_id for j in jobs)
+        carried = [j["jobId"] for u in updates for j in u["jobs"]]
+        assert sorted(carried) == sorted(j.job_id for j in jobs if j.job_id != "job-00099")
 
 
 def test_throttled_publishes_are_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,8 +274,8 @@ def test_throttled_publishes_are_retried_with_backoff(monkeypatch: pytest.Monkey
     pauses: list[float] = []
     with appsync_stub() as stub:
         stub.throttle_next = 2
-        publisher(stub.url, pauses).publish_jobs([job(1)])
-        assert [u["jobId"] for u in stub.updates("publishJobUpdate")] == ["job-00001"]
+        publisher(stub.url, pauses).publish_jobs([ended(1)])
+        assert [u["jobIds"] for u in stub.updates("publishJobsMoved")] == [["job-00001"]]
     assert len(pauses) == 2
 
 

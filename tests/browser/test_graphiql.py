@@ -65,7 +65,7 @@ def wait_for_a_subscriber(server: LiveServer, page: Page) -> None:
     document for a query and POSTs it, which the server refuses with UnsupportedOperation. Run
     again then, as a user would."""
     deadline = time.monotonic() + LOADED / 1000
-    while httpx.get(f"{server.base_url}/healthz", timeout=5).json()["subscribers"]["onJobUpdated"] < 1:
+    while httpx.get(f"{server.base_url}/healthz", timeout=5).json()["subscribers"]["onJobsMoved"] < 1:
         shown = page.locator(".graphiql-response").inner_text()
         assert time.monotonic() < deadline, f"GraphiQL never subscribed; it shows: {shown}"
         run = page.locator('button.graphiql-execute-button[aria-label^="Execute"]')  # not "Stop"
@@ -137,7 +137,7 @@ def test_a_subscription_run_from_graphiql_streams_updates_over_the_websocket(
     editor = page.locator(".graphiql-query-editor .CodeMirror").first
     expect(editor).to_be_visible(timeout=LOADED)
     set_value = "q => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q)"
-    page.evaluate(set_value, "subscription { onJobUpdated(status: COMPLETED) { jobId status } }")
+    page.evaluate(set_value, "subscription { onJobsMoved(status: COMPLETED) { status jobIds } }")
     page.locator("button.graphiql-execute-button").click()
     wait_for_a_subscriber(server, page)  # so the job below cannot finish before GraphiQL listens
     job_id = submit(server, "5.9,3.0,4.2,1.5")

@@ -88,15 +88,18 @@ async def test_gql_appsync_transport_receives_a_jobs_updates_until_completed(ser
         async def follow_moves() -> None:
             async for result in session.subscribe(moves):
                 moved.append(result["onJobsMoved"])
+                if result["onJobsMoved"]["status"] in ("COMPLETED", "FAILED"):
+                    return
 
         task, moving = asyncio.create_task(follow()), asyncio.create_task(follow_moves())
         await server.wait_subscribers("onJobUpdated", base["onJobUpdated"] + 1)
         await server.wait_subscribers("onJobsMoved", base["onJobsMoved"] + 1)
         job_id = submit(server)
-        await asyncio.wait_for(task, 15)
-        moving.cancel()
-    # Its moves came in groups (JobsMoved naming it), its end alone and whole (onJobUpdated carries ends only)
-    assert [m["status"] for m in moved if job_id in m["jobIds"]] == ["QUEUED", "BATCHED", "PROCESSING"]
+        await asyncio.wait_for(asyncio.gather(task, moving), 15)
+    # Its moves came in groups (JobsMoved naming it), its end too, and alone and whole on onJobUpdated
+    # (each_job_end; onJobUpdated carries ends only)
+    statuses = [m["status"] for m in moved if job_id in m["jobIds"]]
+    assert statuses == ["QUEUED", "BATCHED", "PROCESSING", "COMPLETED"]
     assert [u["status"] for u in seen if u["jobId"] == job_id] == ["COMPLETED"]
     assert seen[-1]["result"].startswith("setosa,")
 

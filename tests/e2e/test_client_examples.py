@@ -70,9 +70,9 @@ def test_submit_and_watch_sees_its_job_batched_and_processing_live(pair: LiveSer
     }
     cmd = [sys.executable, str(EXAMPLES / "submit_and_watch.py"), "--payload", IRIS[0]]
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        # its two subscriptions (onJobsMoved and onJobUpdated, both on its job id) are in place...
+        # its subscription (onJobsMoved on its job id: moves and end) is in place...
         deadline = time.monotonic() + 30
-        while not all(n >= 1 for n in subscribers(pair, "onJobsMoved", "onJobUpdated")):
+        while not all(n >= 1 for n in subscribers(pair, "onJobsMoved")):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         # ...when a second job fills the batch: every move of its job from here on arrives as an event

@@ -132,14 +132,16 @@ def test_jobs_travel_the_whole_cloud_path_and_every_move_is_published_signed(
     transform_events.lambda_handler(transform_event(job_name, "InProgress"), CTX)
     assert job_statuses(ids) == {"COMPLETED"}
 
-    # AND AppSync got each move once, signed for appsync: the intermediate ones as one JobsMoved per
-    # group naming every job, each end as one whole Job
+    # AND AppSync got each move once, signed for appsync: every move as one JobsMoved per group naming
+    # every job (the end with the jobs whole), and (each_job_end) each end as one whole Job too
     assert aws.appsync.refused == []
     moves = aws.appsync.updates("publishJobsMoved")
     assert [(u["status"], sorted(u["jobIds"])) for u in moves] == [
         ("QUEUED", ids[:1]), ("QUEUED", sorted(ids[1:])),  # one per submit call
         ("BATCHED", sorted(ids)), ("PROCESSING", sorted(ids)),  # one per batch move, though replayed
+        ("COMPLETED", sorted(ids)),  # one per chunk of the .out
     ]  # fmt: skip
+    assert all(j["status"] == "COMPLETED" and j["result"] for j in moves[-1]["jobs"])
     for i in ids:
         seen = [u["status"] for u in aws.appsync.updates("publishJobUpdate") if u["jobId"] == i]
         assert seen == ["COMPLETED"]

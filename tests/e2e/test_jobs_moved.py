@@ -100,12 +100,14 @@ async def test_a_one_job_watcher_sees_its_batch_and_processing_moves_then_its_en
     trio_ids = sorted([first, second, third])
     # The watcher of one job: its two group moves (each naming the whole batch), and not the QUEUED
     # update of the third job's submit, which does not contain it
+    # update of the third job's submit, which does not contain it; then their end, one update too
     assert [(u["status"], sorted(u["jobIds"])) for u in got["mine"]] == [
-        ("BATCHED", trio_ids), ("PROCESSING", trio_ids)
+        ("BATCHED", trio_ids), ("PROCESSING", trio_ids), ("COMPLETED", trio_ids)
     ]  # fmt: skip
     assert got["mine"][0]["batchId"] is not None and got["mine"][0]["batchId"] == got["mine"][1]["batchId"]
     assert [(u["status"], u["jobIds"]) for u in got["all"]] == [
-        ("QUEUED", [third]), ("BATCHED", got["mine"][0]["jobIds"]), ("PROCESSING", got["mine"][1]["jobIds"])
+        ("QUEUED", [third]), ("BATCHED", got["mine"][0]["jobIds"]), ("PROCESSING", got["mine"][1]["jobIds"]),
+        ("COMPLETED", got["mine"][2]["jobIds"]),
     ]  # fmt: skip
     assert [u["status"] for u in got["processing"]] == ["PROCESSING"]
     # and its end, whole, on onJobUpdated

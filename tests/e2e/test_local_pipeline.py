@@ -51,11 +51,9 @@ async def wait_terminal(rt: LocalRuntime, ids: list[str], within: float = 15) ->
 
 async def test_every_job_completes_with_the_models_whole_output(runtime: LocalRuntime) -> None:
     updates: list[tuple[str, list[str]]] = []
-    sub = runtime.broadcast.jobs.add({}, lambda f, _memo: updates.append((f["status"], [f["jobId"]])))
     moves = runtime.broadcast.moves.add({}, lambda f, _memo: updates.append((f["status"], f["jobIds"])))
     ids = [j.job_id for j in submit_jobs(runtime.ports, [SubmitInput(p) for p in IRIS])]
     jobs = await wait_terminal(runtime, ids)
-    runtime.broadcast.jobs.remove(sub)
     runtime.broadcast.moves.remove(moves)
     assert [j.status for j in jobs] == [JobStatus.COMPLETED] * 3
     labels = [j.result.split(",")[0] for j in jobs]  # type: ignore[union-attr]

@@ -24,6 +24,9 @@ from graphql.language import ast
 
 _CACHED_QUERY = 16 * 1024
 
+# Field names to pick; a (name, selection, type name) triple for a field that holds objects.
+Selection = tuple[str | tuple[str, "Selection", str], ...]
+
 
 class PlanError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
@@ -43,7 +46,7 @@ class Plan:
     root_name: str  # onJobUpdated / onJobsMoved / onBatchUpdated
     field_def: GraphQLField
     type_name: str  # Job / JobsMoved / Batch, for __typename
-    selection: tuple[str, ...] | None
+    selection: Selection | None
 
     def filters(self, schema: GraphQLSchema, variables: dict[str, Any] | None) -> dict[str, Any]:
         """The root field's arguments, coerced: these are the subscription's filters."""
@@ -69,11 +72,22 @@ class Plan:
         def encode(fields: dict[str, Any], memo: dict[Any, Any]) -> str:
             body = memo.get(key)
             if body is None:
-                picked = {n: type_name if n == "__typename" else fields[n] for n in selection}
-                body = memo[key] = json.dumps(picked, separators=(",", ":"))
+                body = memo[key] = json.dumps(_pick(fields, selection, type_name), separators=(",", ":"))
             return head + body + "}}}"
 
         return encode
+
+
+def _pick(fields: dict[str, Any], selection: Selection, type_name: str) -> dict[str, Any]:
+    picked: dict[str, Any] = {}
+    for item in selection:
+        if isinstance(item, tuple):  # a list of objects (JobsMoved.jobs): its own selection, per item
+            name, inner, inner_type = item
+            items = fields.get(name)
+            picked[name] = None if items is None else [_pick(i, inner, inner_type) for i in items]
+        else:
+            picked[item] = type_name if item == "__typename" else fields[item]
+    return picked
 
 
 def make_planner(schema: GraphQLSchema) -> Callable[[str, str | None], Plan]:
@@ -120,16 +134,34 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return ops[0]
 
 
-def _plain_selection(document: DocumentNode, root: FieldNode) -> tuple[str, ...] | None:
+def _plain_selection(document: DocumentNode, root: FieldNode) -> Selection | None:
     if root.alias or root.directives or root.selection_set is None:
         return None
     if any(isinstance(d, ast.FragmentDefinitionNode) for d in document.definitions):
         return None
-    names: list[str] = []
-    for sel in root.selection_set.selections:
+    return _plain_fields(root.selection_set, nested=True)
+
+
+def _plain_fields(selection_set: ast.SelectionSetNode, *, nested: bool) -> Selection | None:
+    names: list[str | tuple[str, Selection, str]] = []
+    seen: set[str] = set()
+    for sel in selection_set.selections:
         if not isinstance(sel, FieldNode) or sel.alias or sel.arguments or sel.directives:
             return None
+        name = sel.name.value
+        if name in seen:  # a field selected twice is answered once, as GraphQL does
+            if sel.selection_set:
+                return None  # its two selections would have to be merged: leave that to GraphQL
+            continue
+        seen.add(name)
         if sel.selection_set:
-            return None
-        names.append(sel.name.value)
-    return tuple(dict.fromkeys(names))  # a field selected twice is answered once, as GraphQL does
+            # One level of objects, and only JobsMoved.jobs (a list of Job) has one.
+            if not nested or name != "jobs":
+                return None
+            inner = _plain_fields(sel.selection_set, nested=False)
+            if inner is None:
+                return None
+            names.append((name, inner, "Job"))
+        else:
+            names.append(name)
+    return tuple(names)

@@ -133,8 +133,9 @@ class Query:
 
 
 def _publish_job_update(info: strawberry.Info, update: JobUpdate) -> Job | None:
+    # As AppSync: this mutation fires onJobUpdated, and nothing else.
     f = fields_of(update)
-    _ports(info).publisher.publish_jobs([shapes.job_from_fields(f)])
+    info.context.topics.jobs.publish([shapes.job_from_fields(f)])
     return job_of(f)
 
 
@@ -146,6 +147,8 @@ def _publish_batch_update(info: strawberry.Info, update: BatchUpdate) -> Batch |
 
 def _publish_jobs_moved(info: strawberry.Info, update: JobsMovedUpdate) -> JobsMoved | None:
     f = fields_of(update)
+    if f["jobs"] is not None:
+        f["jobs"] = [fields_of(j) for j in f["jobs"]]
     _ports(info).publisher.publish_moves(shapes.moves_from_fields(f))
     return moved_of(f)
 

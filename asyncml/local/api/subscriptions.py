@@ -28,8 +28,8 @@ def size_of(fields: Mapping[str, Any]) -> int:
     for v in fields.values():
         if isinstance(v, str):
             size += len(v)
-        elif isinstance(v, list):  # JobsMoved's jobIds
-            size += sum(len(i) + 3 for i in v)
+        elif isinstance(v, list):  # JobsMoved's jobIds, and an end's whole jobs
+            size += sum(len(i) + 3 if isinstance(i, str) else size_of(i) for i in v)
     return size
 
 

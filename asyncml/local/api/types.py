@@ -105,9 +105,10 @@ class Batch:
 
 
 @strawberry.type(
-    description="Many jobs moved together to QUEUED, BATCHED or PROCESSING (a submit or retry call, "
-    "a batch,\na transform start): one update per group of up to 1,000 jobs. A job's end comes on\n"
-    "onJobUpdated, with the whole job.",
+    description="Many jobs moved together to one status: a submit or retry call, a sealed batch, a "
+    "transform\nstart, a batch's results. One update per group of up to 1,000 jobs. For an end (COMPLETED,\n"
+    "FAILED, CANCELLED) jobs holds the whole jobs; a job too large to share an update (about 200 KB)\n"
+    "is named in jobIds only, and getJob reads it.",
     directives=_BOTH,
 )
 class JobsMoved:
@@ -116,6 +117,9 @@ class JobsMoved:
     batchId: strawberry.ID | None
     transformJobName: str | None
     updatedAt: AWSDateTime
+    jobs: list[Job] | None = strawberry.field(
+        description="For an end, the jobs of jobIds, whole (null for QUEUED, BATCHED and PROCESSING)."
+    )
 
 
 @strawberry.type(directives=_BOTH)
@@ -174,6 +178,7 @@ class JobsMovedUpdate:
     batchId: strawberry.ID | None = UNSET
     transformJobName: str | None = UNSET
     updatedAt: AWSDateTime
+    jobs: list[JobUpdate] | None = UNSET
 
 
 @strawberry.input(description="Batch's fields as an input: what a worker publishes after a batch moves.")
@@ -198,7 +203,8 @@ def batch_of(fields: dict[str, Any]) -> Batch:
 
 
 def moved_of(fields: dict[str, Any]) -> JobsMoved:
-    return JobsMoved(**fields)
+    jobs = fields.get("jobs")
+    return JobsMoved(**{**fields, "jobs": None if jobs is None else [job_of(j) for j in jobs]})
 
 
 # Optional arguments default to UNSET rather than None so the printed SDL declares no default
