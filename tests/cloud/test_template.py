@@ -182,3 +182,34 @@ def test_model_data_url_makes_the_model_with_the_entry_point_and_a_role_scoped_t
     assert arn == "arn:${AWS::Partition}:s3:::${Object}"
     assert object_for(MODEL_DATA) == "my-models/iris/model.tar.gz"  # that one object, no wildcard
     assert object_for("") == ""  # and still in range when ModelName is used instead
+
+
+def _appsync_fields(function: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The publish mutations a function may call: always, and only where EachJobEnd holds."""
+    always: set[str] = set()
+    each_end: set[str] = set()
+    for policy in function["Properties"]["Policies"]:
+        for statement in policy["Statement"]:
+            if statement["Action"] != ["appsync:GraphQL"]:
+                continue
+            for resource in statement["Resource"]:
+                if isinstance(resource, list):  # !If [condition, allowed, otherwise]
+                    condition, allowed, otherwise = resource
+                    assert (condition, otherwise) == ("EachJobEnd", "AWS::NoValue")
+                    each_end.add(allowed.rsplit("/", 1)[-1])
+                else:
+                    always.add(resource.rsplit("/", 1)[-1])
+    return always, each_end
+
+
+def test_only_a_stack_that_publishes_each_job_end_may_call_publish_job_update() -> None:
+    resources = template()["Resources"]
+    assert template()["Conditions"]["EachJobEnd"] == ["PublishEachJobEnd", "true"]  # !Equals [!Ref, "true"]
+    # Every function that ends jobs (cancelJob, the results, a transform's end, a start given up) publishes
+    # the ends grouped, and publishJobUpdate per job only where PublishEachJobEnd is "true".
+    for name in ("ApiFunction", "ResultsFunction", "TransformEventsFunction", "TransformStarterFunction"):
+        always, each_end = _appsync_fields(resources[name])
+        assert "publishJobsMoved" in always, name
+        assert "publishJobUpdate" not in always and each_end == {"publishJobUpdate"}, name
+    always, each_end = _appsync_fields(resources["BatcherFunction"])
+    assert always == {"publishJobsMoved", "publishBatchUpdate"} and each_end == set()
