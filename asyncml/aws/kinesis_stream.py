@@ -63,11 +63,54 @@ def read_batch(event: KinesisStreamEvent) -> StreamBatch:
     return StreamBatch(job_ids=ids, seed=first.event_id, first_seen=arrived, undecodable=bad)
 
 
+def read_range(
+    client: KinesisClient, stream_name: str, shard_id: str, start: str, end: str
+) -> StreamBatch | None:
+    """The records of one shard from `start` to `end` (sequence numbers, both included) as the
+    batcher got them, seeded the same way so a re-drive seals the same batch: what a batch the
+    event source gave up on held (its on-failure record names only the range). None when the
+    stream no longer holds them (past its retention)."""
+    iterator: str | None = client.get_shard_iterator(
+        StreamName=stream_name,
+        ShardId=shard_id,
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        StartingSequenceNumber=start,
+    )["ShardIterator"]
+    last = int(end)
+    ids: list[str] = []
+    arrivals: list[datetime] = []
+    empty = 0
+    while iterator and empty < 5:
+        got = client.get_records(ShardIterator=iterator, Limit=10_000)
+        records = got["Records"]
+        empty = 0 if records else empty + 1
+        for r in records:
+            if int(r["SequenceNumber"]) > last:
+                iterator = None
+                break
+            try:
+                ids.append(job_id_of(r["Data"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # the batcher reported it failed: no job to seal
+            arrivals.append(r["ApproximateArrivalTimestamp"].astimezone(UTC))
+        else:
+            # Go on while the shard holds more (a read may come back empty though behind).
+            behind = got.get("MillisBehindLatest", 0) > 0
+            iterator = got.get("NextShardIterator") if records or behind else None
+    if not arrivals:
+        return None
+    return StreamBatch(job_ids=ids, seed=f"{shard_id}:{start}", first_seen=arrivals[0], undecodable=[])
+
+
 class KinesisJobStream:
     def __init__(
         self, client: KinesisClient, stream_name: str, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self._kinesis, self._name, self._sleep = client, stream_name, sleep
+
+    def read_range(self, shard_id: str, start: str, end: str) -> StreamBatch | None:
+        """`read_range` on this stream."""
+        return read_range(self._kinesis, self._name, shard_id, start, end)
 
     def put(self, jobs: Sequence[Job]) -> None:
         # Partition key = job id: records spread evenly over shards and the batcher needs no order.

@@ -117,8 +117,8 @@ def test_every_handler_imports_from_the_build_alone(built: Path, tmp_path: Path)
             (runtime / source.name).symlink_to(source)
     python, _ = _python_for(template()["Globals"]["Function"]["Runtime"])
     functions = _functions(built)
-    assert set(functions) == {"ApiFunction", "BatcherFunction", "TransformStarterFunction", "ResultsFunction",
-                              "TransformEventsFunction"}  # fmt: skip
+    names = "ApiFunction BatcherFunction StreamRedriveFunction TransformStarterFunction ResultsFunction"
+    assert set(functions) == {*names.split(), "TransformEventsFunction"}
     for name, props in functions.items():
         for handler in _handlers(props["Handler"]):
             module, func = handler.rsplit(".", 1)
@@ -207,7 +207,8 @@ def test_only_a_stack_that_publishes_each_job_end_may_call_publish_job_update() 
     assert template()["Conditions"]["EachJobEnd"] == ["PublishEachJobEnd", "true"]  # !Equals [!Ref, "true"]
     # Every function that ends jobs (cancelJob, the results, a transform's end, a start given up) publishes
     # the ends grouped, and publishJobUpdate per job only where PublishEachJobEnd is "true".
-    for name in ("ApiFunction", "ResultsFunction", "TransformEventsFunction", "TransformStarterFunction"):
+    enders = ("ApiFunction", "ResultsFunction", "TransformEventsFunction", "TransformStarterFunction")
+    for name in (*enders, "StreamRedriveFunction"):
         always, each_end = _appsync_fields(resources[name])
         assert "publishJobsMoved" in always, name
         assert "publishJobUpdate" not in always and each_end == {"publishJobUpdate"}, name
