@@ -137,10 +137,11 @@ def moves_updates(m: JobsMoved) -> list[dict[str, Any]]:
     for job_id in ids:
         j = whole.get(job_id)
         fields = job(j) if j is not None else None
-        # ensure_ascii (json's default) makes characters and bytes one and the same here.
-        cost = len(job_id) + 3 + (len(json.dumps(fields, separators=(",", ":"))) + 1 if fields else 0)
+        # json's defaults: ensure_ascii makes characters and bytes one, and the spaced separators
+        # count what the most verbose encoder of this update (ours, AppSync's) could send.
+        cost = len(job_id) + 4 + (len(json.dumps(fields)) + 2 if fields else 0)
         if fields is not None and cost > ENDS_MAX_BYTES:
-            fields, cost = None, len(job_id) + 3
+            fields, cost = None, len(job_id) + 4
         if group_ids and (len(group_ids) == MOVES_MAX_IDS or size + cost > ENDS_MAX_BYTES):
             updates.append({"jobIds": group_ids, **common, "jobs": group_jobs})
             group_ids, group_jobs, size = [], [], 0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 from asyncml import batch_files, batcher, results, shapes, transform
 from asyncml.local.broadcast import Broadcast
-from asyncml.model import JobsMoved, JobStatus
+from asyncml.model import Job, JobsMoved, JobStatus, ends_of
 from asyncml.ports import Ports
 from asyncml.submit import SubmitInput, submit_jobs
 from tests.fakes import RecordingPublisher
@@ -107,3 +108,65 @@ def test_an_iam_caller_publishes_a_group_move_through_the_local_schema(ports: Po
     }
     publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
     assert publisher.moves == [JobsMoved(JobStatus.PROCESSING, ("a", "b"), T0, batch_id="b1")]
+
+
+def ended(i: int, status: JobStatus = JobStatus.COMPLETED, result: str = "r") -> Job:
+    return Job(f"job-{i:05d}", status, f"{i},1", T0, T0, result=result, batch_id="b1", completed_at=T0)
+
+
+def test_ends_go_out_grouped_by_status_whole_and_within_the_payload_limit() -> None:
+    # 1,500 ends of one batch, every fifth FAILED, some results large enough to fill updates
+    jobs = [
+        ended(i, JobStatus.FAILED if i % 5 == 0 else JobStatus.COMPLETED, "x" * (5000 if i % 7 == 0 else 8))
+        for i in range(1500)
+    ]
+    got: dict[str, list[dict[str, Any]]] = {"all": [], "one": [], "failed": []}
+
+    async def watch() -> None:
+        topic = Broadcast()
+        filters = {"all": {}, "one": {"jobId": "job-00777"}, "failed": {"status": JobStatus.FAILED}}
+        for name, f in filters.items():
+            topic.moves.add(f, lambda fields, _memo, name=name: got[name].append(fields))
+        topic.publish_jobs(jobs)
+
+    asyncio.run(watch())
+    updates = got["all"]
+    # far fewer updates than jobs, each of one status, at most 1,000 ids and ENDS_MAX_BYTES of JSON
+    assert 2 <= len(updates) <= 20
+    assert all(len(u["jobIds"]) <= shapes.MOVES_MAX_IDS for u in updates)
+    assert all(len(json.dumps(u)) <= shapes.ENDS_MAX_BYTES + 1000 for u in updates)
+    assert all({j["status"] for j in u["jobs"]} == {u["status"]} for u in updates)
+    # every job once, whole, as shaped for its own update
+    assert sorted(j["jobId"] for u in updates for j in u["jobs"]) == sorted(j.job_id for j in jobs)
+    assert all([j["jobId"] for j in u["jobs"]] == u["jobIds"] for u in updates)
+    # a watcher of one job gets the one update holding it; a status filter only its status
+    [mine] = got["one"]
+    assert [j for j in mine["jobs"] if j["jobId"] == "job-00777"] == [shapes.job(jobs[777])]
+    assert {u["status"] for u in got["failed"]} == {"FAILED"}
+    assert sum(len(u["jobIds"]) for u in got["failed"]) == 300
+
+
+def test_an_end_too_large_to_share_an_update_is_named_without_its_fields() -> None:
+    big = ended(1).replace(payload="p" * (shapes.ENDS_MAX_BYTES + 1))
+    [update] = shapes.moves_updates(ends_of([ended(0), big, ended(2)])[0])
+    assert update["jobIds"] == ["job-00000", "job-00001", "job-00002"]
+    assert [j["jobId"] for j in update["jobs"]] == ["job-00000", "job-00002"]
+
+
+def test_an_iam_caller_publishes_ends_with_their_jobs_through_the_local_schema(ports: Ports) -> None:
+    from asyncml.local.api.schema import AWS_IAM, ApiContext, schema
+
+    query = """mutation ($u: JobsMovedUpdate!) {
+      publishJobsMoved(update: $u) { status jobIds jobs { jobId status result } } }"""
+    job = shapes.job(ended(3))
+    update = {"status": "COMPLETED", "jobIds": [job["jobId"]], "batchId": "b1", "updatedAt": job["updatedAt"],
+              "jobs": [job]}  # fmt: skip
+    ctx = ApiContext(ports=ports, topics=Broadcast(), auth_mode=AWS_IAM)
+    result = asyncio.run(schema.execute(query, variable_values={"u": update}, context_value=ctx))
+    assert result.errors is None
+    assert result.data == {
+        "publishJobsMoved": {"status": "COMPLETED", "jobIds": ["job-00003"],
+                             "jobs": [{"jobId": "job-00003", "status": "COMPLETED", "result": "r"}]}
+    }  # fmt: skip
+    publisher: RecordingPublisher = ports.publisher  # type: ignore[assignment]
+    assert [m.jobs for m in publisher.moves] == [(ended(3),)]
