@@ -50,7 +50,7 @@ class Settings:
     max_inputs_per_call: int = 500
     # updates: a job's end always goes out grouped on onJobsMoved (whole jobs); with this, also on
     # onJobUpdated, one update per job (the first event model's subscription: one request a job).
-    each_job_end: bool = True
+    each_job_end: bool = False
     # A model output starting with this marks the record FAILED (None or "": off). Locally, with the
     # bundled demo model, it defaults to the demo's marker (record_errors.DEMO_ERROR_PREFIX).
     error_prefix: str | None = None

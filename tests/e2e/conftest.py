@@ -108,6 +108,9 @@ def e2e_settings(data_dir: Path, model: DemoModel, **changes: Any) -> Settings:
         "batch_size": 50,
         "batch_window": 0.2,
         "model_url": model.url,
+        # Many protocol tests subscribe to onJobUpdated, the per-job end (off by default): keep it on
+        # here; tests/e2e/test_event_defaults.py runs the defaults.
+        "each_job_end": True,
         **changes,
     }
     return Settings(**values)

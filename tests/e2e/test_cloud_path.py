@@ -133,7 +133,7 @@ def test_jobs_travel_the_whole_cloud_path_and_every_move_is_published_signed(
     assert job_statuses(ids) == {"COMPLETED"}
 
     # AND AppSync got each move once, signed for appsync: every move as one JobsMoved per group naming
-    # every job (the end with the jobs whole), and (each_job_end) each end as one whole Job too
+    # every job, the end with the jobs whole (and, each_job_end being off, no per-job publish)
     assert aws.appsync.refused == []
     moves = aws.appsync.updates("publishJobsMoved")
     assert [(u["status"], sorted(u["jobIds"])) for u in moves] == [
@@ -142,11 +142,9 @@ def test_jobs_travel_the_whole_cloud_path_and_every_move_is_published_signed(
         ("COMPLETED", sorted(ids)),  # one per chunk of the .out
     ]  # fmt: skip
     assert all(j["status"] == "COMPLETED" and j["result"] for j in moves[-1]["jobs"])
-    for i in ids:
-        seen = [u["status"] for u in aws.appsync.updates("publishJobUpdate") if u["jobId"] == i]
-        assert seen == ["COMPLETED"]
+    assert aws.appsync.updates("publishJobUpdate") == []
     requests = len(aws.appsync.published)
-    assert requests == len(moves) + len(ids) + 3  # the group moves, one end per job, 3 batch moves
+    assert requests == len(moves) + 3  # the group moves, ends included, and 3 batch moves
     assert [u["status"] for u in aws.appsync.updates("publishBatchUpdate")] == [
         "BATCHED",
         "PROCESSING",
@@ -169,7 +167,24 @@ def test_a_failed_transform_fails_every_job_of_its_batch_with_the_reason(aws: Cl
 
     final = [api.lambda_handler(appsync_event("getJob", "Query", {"jobId": i}), CTX) for i in ids]
     assert [(j["status"], j["error"]) for j in final] == [("FAILED", "ClientError: see job logs")] * 2
-    failed = [u for u in aws.appsync.updates("publishJobUpdate") if u["status"] == "FAILED"]
-    assert len(failed) == 2  # the repeated event published nothing more
+    failed = [u for u in aws.appsync.updates("publishJobsMoved") if u["status"] == "FAILED"]
+    assert [sorted(j["jobId"] for j in u["jobs"]) for u in failed] == [
+        sorted(ids)
+    ]  # nothing more on a repeat
     batch = aws.appsync.updates("publishBatchUpdate")[-1]
     assert (batch["status"], batch["failedCount"]) == ("FAILED", 2)
+
+
+def test_with_each_job_end_every_end_is_also_one_publish_job_update() -> None:
+    with cloud(ASYNCML_EACH_JOB_END="true") as aws:
+        ids = [j["jobId"] for j in submit(2)]
+        stream_to_batcher(aws)
+        key = aws.stack.client("s3").list_objects_v2(Bucket=aws.stack.bucket, Prefix="data/")["Contents"][0]
+        (job_name,) = transform_starter.on_batch_file(s3_event(aws.stack, key["Key"]), CTX)[
+            "transformJobNames"
+        ]
+        transform_events.lambda_handler(transform_event(job_name, "Failed", "ClientError: see job logs"), CTX)
+        per_job = aws.appsync.updates("publishJobUpdate")
+        assert sorted((u["jobId"], u["status"]) for u in per_job) == sorted((i, "FAILED") for i in ids)
+        grouped = [u for u in aws.appsync.updates("publishJobsMoved") if u["status"] == "FAILED"]
+        assert [sorted(u["jobIds"]) for u in grouped] == [sorted(ids)]

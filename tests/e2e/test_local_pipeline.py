@@ -158,7 +158,9 @@ async def test_restart_applies_an_output_left_unapplied_and_publishes_it_once(
 
     again = build_runtime(settings)
     completed: list[str] = []
-    again.broadcast.jobs.add({"status": "COMPLETED"}, lambda f, _memo: completed.append(f["jobId"]))
+    again.broadcast.moves.add(
+        {"status": "COMPLETED"}, lambda f, _memo: completed.extend(j["jobId"] for j in f["jobs"])
+    )
     await again.start()
     try:
         done = await wait_terminal(again, ids)

@@ -74,9 +74,10 @@ def test_a_huge_result_completes_visibly_and_a_refused_record_fails_alone(
     s3 = aws.stack.client("s3")
     assert s3.get_object(Bucket=aws.stack.bucket, Key=big["resultKey"])["Body"].read().decode() == HUGE
     # its end reached the subscribers' side in a message AppSync would deliver
-    ends = [u for u in aws.appsync.updates("publishJobUpdate") if u["status"] == "COMPLETED"]
-    (big_end,) = [u for u in ends if u["jobId"] == ids[1]]
-    assert big_end["resultKey"] == big["resultKey"] and len(json.dumps(big_end)) < SUBSCRIPTION_LIMIT
+    ends = [u for u in aws.appsync.updates("publishJobsMoved") if u["status"] == "COMPLETED"]
+    (big_end,) = [j for u in ends for j in u["jobs"] if j["jobId"] == ids[1]]
+    assert big_end["resultKey"] == big["resultKey"]
+    assert all(len(json.dumps(u)) < SUBSCRIPTION_LIMIT for u in ends)
     # the refused record failed with DynamoDB's reason, and the others completed
     refused = get_job(ids[2])
     assert refused["status"] == "FAILED" and "Item size has exceeded" in refused["error"]
