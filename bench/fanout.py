@@ -78,7 +78,8 @@ async def run(args: argparse.Namespace) -> None:
     if args.jobs % batch:
         raise SystemExit(f"--jobs must be a multiple of {batch}, so that every batch fills")
     per_field = args.subscribers // len(FIELDS)
-    with server("--batch-window", "300", "--batch-size", str(batch)) as (host, proc):
+    # Its subscribers watch onJobUpdated (one update per job end): published only with --each-job-end.
+    with server("--batch-window", "300", "--batch-size", str(batch), "--each-job-end") as (host, proc):
         clients = Clients(host, args.clients, args.per_connection)
         async with httpx.AsyncClient(
             base_url=f"http://{host}", headers={"x-api-key": KEY}, timeout=120, trust_env=False
