@@ -8,7 +8,10 @@ moves, BatchGetItem reading them back, Query of the batch's index shards). moto 
 at ~4.5 ms per UpdateItem it would measure moto (1M records ~ 75 min), and it copies a whole S3
 object into memory on each GET. Peak RSS is this process's VmHWM, reset before the worker starts.
 
-    .venv/bin/python bench/results_worker.py 10000 100000 1000000
+    .venv/bin/python bench/results_worker.py [--each-job-end] 10000 100000 1000000
+
+Ends are published in groups on onJobsMoved (ASYNCML_EACH_JOB_END=false, set here whatever the
+environment or the template's default says); --each-job-end adds one publishJobUpdate per record.
 """
 
 from __future__ import annotations
@@ -86,8 +89,9 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
                 ((table, ask),) = req["RequestItems"].items()
                 found = [{**job, "pk": k["pk"], "jobId": {"S": k["pk"]["S"].removeprefix("job#")}}
                          for k in ask["Keys"]]  # fmt: skip
-                if "ProjectionExpression" in ask:
-                    found = [{"pk": f["pk"], "status": f["status"]} for f in found]
+                if "ProjectionExpression" in ask:  # the attributes asked for, as DynamoDB answers
+                    wanted = set(ask["ExpressionAttributeNames"].values())
+                    found = [{k: v for k, v in f.items() if k in wanted} for f in found]
                 out = {"Responses": {table: found}}
             elif op == "Query":  # one shard of the batch's index (status projected), DynamoDB-sized pages
                 value = req["ExpressionAttributeValues"][":k"]["S"]
@@ -157,6 +161,9 @@ def run(n: int) -> dict[str, float]:
             proc.terminate()
 
 
+EACH_JOB_END = "false"
+
+
 def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     import boto3
 
@@ -167,6 +174,7 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     os.environ.update(
         ASYNCML_TABLE_NAME=TABLE, ASYNCML_BUCKET_NAME=BUCKET, ASYNCML_REGION="us-east-1",
         ASYNCML_STREAM_NAME="bench", ASYNCML_GRAPHQL_URL=f"http://127.0.0.1:{ports[2]}/graphql",
+        ASYNCML_EACH_JOB_END=EACH_JOB_END,
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
     )  # fmt: skip
     wiring.cloud_ports.cache_clear()
@@ -174,6 +182,9 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     # The same adapters, pointed at the local services instead of AWS endpoints.
     config = p.store._db.meta.config  # type: ignore[attr-defined]
     db = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)
+    # meta.config reports parameter_validation True whatever the client was built with: keep the
+    # adapter's own serializer (with or without botocore's validation), as wiring built it.
+    db._serializer = p.store._db._serializer  # type: ignore[attr-defined]
     p.store._db = p.store._io.db = db  # type: ignore[attr-defined]
     p.bucket._s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports[1]}")  # type: ignore[attr-defined]
     s3 = {"bucket": {"name": BUCKET}, "object": {"key": OUT_KEY, "size": 0}}
@@ -197,7 +208,9 @@ if __name__ == "__main__":
 
     logging.disable(logging.INFO)
     warnings.simplefilter("ignore")
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
+    if "--each-job-end" in sys.argv[1:]:
+        EACH_JOB_END = "true"
+    sizes = [int(a) for a in sys.argv[1:] if a != "--each-job-end"] or [10_000, 100_000, 1_000_000]
     columns = ("records, wall s, records/s, DynamoDB calls/record, publishes/record, "
                "RSS before MB, peak RSS MB")  # fmt: skip
     print("| " + " | ".join(columns.split(", ")) + " |")

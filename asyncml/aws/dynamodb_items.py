@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,11 @@ def ts(value: datetime) -> str:
 
 
 def parse_ts(text: str) -> datetime:
+    # fromisoformat reads what ts() writes ~10x faster than strptime (results read back 500 jobs a
+    # chunk); anything else falls to strptime, which raises as before.
+    if len(text) == 27 and text[-1] == "Z" and text[10] == "T":
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
     return datetime.strptime(text, _TIME).replace(tzinfo=UTC)
 
 
@@ -69,11 +75,12 @@ def expires_at(now: datetime, ttl_days: int) -> int | None:
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in values.items() if v is not None}
+    # Strings, most of every item, skip boto3's type dispatch; it serializes the rest as before.
+    return {k: {"S": v} if type(v) is str else _ser.serialize(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _de.deserialize(v) for k, v in item.items()}
+    return {k: v["S"] if "S" in v and len(v) == 1 else _de.deserialize(v) for k, v in item.items()}
 
 
 def job_item(job: Job, ttl_days: int) -> dict[str, Any]:
@@ -101,6 +108,12 @@ def job_item(job: Job, ttl_days: int) -> dict[str, Any]:
             "attempt": job.attempt,
         }
     )
+
+
+# What job_from_item reads: a read of jobs asks only these (not the index keys, the sort key or the
+# TTL), so botocore parses a third fewer attributes. Reads cost the same: RRU go by item size.
+JOB_ATTRIBUTES = ("jobId", "status", "payload", "submittedAt", "updatedAt", "result", "error", "batchId",
+                  "transformJobName", "metadata", "clientToken", "completedAt", "attempt")  # fmt: skip
 
 
 def job_from_item(item: dict[str, Any]) -> Job:

@@ -97,22 +97,28 @@ class DynamoJobStore:
     def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         found = {
             j.job_id: j
-            for j in map(items.job_from_item, self._get([items.key(items.JOB, i) for i in job_ids]))
+            for j in map(
+                items.job_from_item,
+                self._get([items.key(items.JOB, i) for i in job_ids], items.JOB_ATTRIBUTES),
+            )
         }
         return [found[i] for i in job_ids if i in found]
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
-        return self._apply([m.job_id for m in moves], [self._move_update(m, now) for m in moves])
+        # The times once per call, not per move: a results chunk is 500 moves at the same `now`.
+        stamps = items.ts(now), items.expires_at(now, self._ttl_days)
+        return self._apply([m.job_id for m in moves], [self._move_update(m, stamps) for m in moves])
 
-    def _move_update(self, move: JobMove, now: datetime) -> Update:
+    def _move_update(self, move: JobMove, stamps: tuple[str, int | None]) -> Update:
+        stamp, expires = stamps
         sets: dict[str, Any] = {
             "status": move.status.value, "statusKey": items.job_status_key(move.job_id, move.status),
-            "updatedAt": items.ts(now), "result": move.result, "error": move.error,
+            "updatedAt": stamp, "result": move.result, "error": move.error,
             "batchId": move.batch_id, "batchKey": items.job_batch_key(move.job_id, move.batch_id),
             "transformJobName": move.transform_job_name,
         }  # fmt: skip
         if move.status in model.JOB_TERMINAL:
-            sets |= {"completedAt": items.ts(now), "expiresAt": items.expires_at(now, self._ttl_days)}
+            sets |= {"completedAt": stamp, "expiresAt": expires}
         return conditional_set(
             items.key(items.JOB, move.job_id), sets, model.job_sources(move.status), move.in_batch
         )

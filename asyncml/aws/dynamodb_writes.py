@@ -15,7 +15,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asyncml.aws import dynamodb_items as items
@@ -48,10 +48,16 @@ class Update:
     condition: str
     names: dict[str, str]
     values: dict[str, Any]
+    _size: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Once: chunking asks each update its size twice (the store's split, then update_many's).
+        size = len(json.dumps(self.values)) + len(self.expression) + len(self.condition) + 200
+        object.__setattr__(self, "_size", size)
 
     def size(self) -> int:
         """About its bytes in a request (results can be large: 100 of them may pass 4 MB)."""
-        return len(json.dumps(self.values)) + len(self.expression) + len(self.condition) + 200
+        return self._size
 
     def request(self, table: str) -> dict[str, Any]:
         return {"TableName": table, "Key": self.key, "UpdateExpression": self.expression,
@@ -66,7 +72,7 @@ def conditional_set(
     with `in_batch`, the job is in that batch or, on its first attempt, in none: JobMove)."""
     values = {k: v for k, v in sets.items() if v is not None}
     names = {f"#a{i}": k for i, k in enumerate(values)}
-    expr_values = {f":v{i}": items.to_item({"x": v})["x"] for i, v in enumerate(values.values())}
+    expr_values = {f":v{i}": v for i, v in enumerate(items.to_item(values).values())}
     expr_values |= {f":s{i}": {"S": str(s)} for i, s in enumerate(sources)}
     names["#st"] = "status"
     condition = f"#st IN ({', '.join(f':s{i}' for i in range(len(sources)))})"

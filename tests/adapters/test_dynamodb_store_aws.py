@@ -71,12 +71,20 @@ def test_a_batch_that_stays_throttled_fails_loudly_instead_of_dropping_jobs() ->
     assert len(pauses) == 8 and all(p <= 2.0 for p in pauses)
 
 
+# A read of jobs asks only the attributes a Job is made of.
+JOBS_ASKED = {
+    "ConsistentRead": True,
+    "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(items.JOB_ATTRIBUTES))),
+    "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(items.JOB_ATTRIBUTES)},
+}
+
+
 def test_unprocessed_keys_of_a_batch_get_are_read_again() -> None:
     store, stub, _ = stubbed()
     a, b = items.job_item(job(1), 0), items.job_item(job(2), 0)
     k1, k2 = items.key("job", "job-0001"), items.key("job", "job-0002")
-    first = {"t": {"Keys": [k1, k2], "ConsistentRead": True}}
-    again = {"t": {"Keys": [k2], "ConsistentRead": True}}
+    first = {"t": {"Keys": [k1, k2], **JOBS_ASKED}}
+    again = {"t": {"Keys": [k2], **JOBS_ASKED}}
     stub.add_response(
         "batch_get_item", {"Responses": {"t": [a]}, "UnprocessedKeys": again}, {"RequestItems": first}
     )
@@ -127,7 +135,7 @@ def test_a_cancelled_transaction_drops_failed_conditions_and_resends_the_rest_af
     after = [items.job_item(job(i).replace(status=JobStatus.BATCHED, batch_id="b"), 0) for i in (1, 3)]
     keys = [items.key("job", "job-0001"), items.key("job", "job-0003")]
     stub.add_response("batch_get_item", {"Responses": {"t": after}},
-                      {"RequestItems": {"t": {"Keys": keys, "ConsistentRead": True}}})  # fmt: skip
+                      {"RequestItems": {"t": {"Keys": keys, **JOBS_ASKED}}})  # fmt: skip
     # WHEN they move
     with stub:
         moved = store.move_jobs(
