@@ -1,4 +1,4 @@
-"""Settings: --entry-point and --model-dir (and their ASYNCML_* variables), checked before anything starts."""
+"""Settings: the model flags and each_job_end (and their ASYNCML_* variables), checked before a start."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from asyncml.cli import build_parser
 from asyncml.errors import ValidationError
 from asyncml.settings import Settings
 
@@ -41,3 +42,26 @@ def test_a_model_flag_that_cannot_work_is_refused_naming_it(
     with pytest.raises(ValidationError) as error:
         Settings.from_env({}, **values)
     assert error.value.field == field and says in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "each_job_end"),
+    [
+        ({}, [], False),  # grouped ends only: no onJobUpdated unless asked
+        ({"ASYNCML_EACH_JOB_END": "true"}, [], True),
+        ({"ASYNCML_EACH_JOB_END": "false"}, [], False),
+        ({}, ["--each-job-end"], True),
+        ({"ASYNCML_EACH_JOB_END": "true"}, ["--no-each-job-end"], False),  # the flag wins
+    ],
+)
+def test_each_job_end_is_off_unless_the_variable_or_the_flag_turns_it_on(
+    env: dict[str, str], argv: list[str], each_job_end: bool
+) -> None:
+    args = build_parser().parse_args(["serve", *argv])
+    assert Settings.from_env(env, each_job_end=args.each_job_end).each_job_end is each_job_end
+
+
+def test_a_bad_each_job_end_value_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings.from_env({"ASYNCML_EACH_JOB_END": "sometimes"})
+    assert error.value.field == "each_job_end" and "ASYNCML_EACH_JOB_END='sometimes'" in error.value.message
