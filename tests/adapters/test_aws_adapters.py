@@ -198,6 +198,15 @@ def request() -> dict[str, Any]:
             "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}  # fmt: skip
 
 
+@pytest.fixture
+def signed_by_testing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AppSync stub checks SigV4 against the environment's credentials: `testing`, as the
+    publishers built here sign."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
 def publisher(url: str, pauses: list[float] | None = None, *, each_job_end: bool = False) -> AppSyncPublisher:
     creds = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").get_credentials()
     assert creds is not None
@@ -211,11 +220,8 @@ def ended(i: int, status: JobStatus = JobStatus.COMPLETED, **changes: Any) -> Jo
 
 
 def test_ends_are_published_signed_in_groups_of_whole_jobs_selecting_every_field(
-    monkeypatch: pytest.MonkeyPatch,
+    signed_by_testing: None,
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     jobs = [ended(i, JobStatus.FAILED if i % 4 == 0 else JobStatus.COMPLETED) for i in range(40)]
     with appsync_stub() as stub:
         publisher(stub.url).publish_jobs(jobs)
@@ -233,12 +239,7 @@ def test_ends_are_published_signed_in_groups_of_whole_jobs_selecting_every_field
         assert all(f" {name} " in stub.published[0]["query"] for name in shapes.JOB_FIELDS)
 
 
-def test_with_each_job_end_every_end_is_also_its_own_publish_job_update(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+def test_with_each_job_end_every_end_is_also_its_own_publish_job_update(signed_by_testing: None) -> None:
     with appsync_stub() as stub:
         publisher(stub.url, each_job_end=True).publish_jobs([ended(i) for i in range(40)])
         assert stub.refused == []
@@ -249,11 +250,8 @@ def test_with_each_job_end_every_end_is_also_its_own_publish_job_update(
 
 
 def test_an_end_group_stays_under_appsyncs_payload_limit_and_a_job_too_large_is_named_only(
-    monkeypatch: pytest.MonkeyPatch,
+    signed_by_testing: None,
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     # 60 jobs of ~10 KB results, and one whose payload alone (256 KiB) is over the 240 KB limit.
     jobs = [ended(i, result="x" * 10_000) for i in range(60)]
     jobs.insert(30, ended(99, result="y").replace(payload="p" * 256 * 1024))
@@ -267,10 +265,7 @@ def test_an_end_group_stays_under_appsyncs_payload_limit_and_a_job_too_large_is_
         assert sorted(carried) == sorted(j.job_id for j in jobs if j.job_id != "job-00099")
 
 
-def test_throttled_publishes_are_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+def test_throttled_publishes_are_retried_with_backoff(signed_by_testing: None) -> None:
     pauses: list[float] = []
     with appsync_stub() as stub:
         stub.throttle_next = 2
@@ -279,10 +274,7 @@ def test_throttled_publishes_are_retried_with_backoff(monkeypatch: pytest.Monkey
     assert len(pauses) == 2
 
 
-def test_a_publish_refused_for_good_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+def test_a_publish_refused_for_good_is_not_retried(signed_by_testing: None) -> None:
     pauses: list[float] = []
     with appsync_stub() as stub:
         # signed with other credentials than the stub checks against: a 401, final
@@ -294,11 +286,8 @@ def test_a_publish_refused_for_good_is_not_retried(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_group_move_is_published_in_updates_of_at_most_1000_ids_selecting_every_field(
-    monkeypatch: pytest.MonkeyPatch,
+    signed_by_testing: None,
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     ids = tuple(f"job-{i:05d}" for i in range(2500))
     moved = JobsMoved(JobStatus.PROCESSING, ids, datetime(2026, 1, 2, tzinfo=UTC), "b1", "asyncml-b1")
     with appsync_stub() as stub:
