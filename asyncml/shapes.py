@@ -118,40 +118,61 @@ def moves_updates(m: JobsMoved) -> list[dict[str, Any]]:
 
     An end's updates carry its jobs whole, also at most ENDS_MAX_BYTES each; a job too large for
     one update on its own is named in `jobIds` only (a client reads it with getJob)."""
-    common = {
+    common = _moves_common(m)
+    return [
+        {"jobIds": ids, **common, **({"jobs": [fields for fields, _ in jobs]} if m.jobs else {})}
+        for ids, jobs in _move_groups(m)
+    ]
+
+
+def moves_updates_json(m: JobsMoved) -> list[str]:
+    """`moves_updates` as JSON text, each job encoded once: the encoding that sized it."""
+    common = json.dumps(_moves_common(m))[1:-1]
+    texts = []
+    for ids, jobs in _move_groups(m):
+        head = '{"jobIds": ' + json.dumps(ids) + ", " + common
+        texts.append(head + (', "jobs": [' + ", ".join(text for _, text in jobs) + "]}" if m.jobs else "}"))
+    return texts
+
+
+def _moves_common(m: JobsMoved) -> dict[str, Any]:
+    return {
         "status": m.status.value,
         "batchId": m.batch_id,
         "transformJobName": m.transform_job_name,
         "updatedAt": aws_datetime(m.updated_at),
     }
+
+
+def _move_groups(m: JobsMoved) -> list[tuple[list[str], list[tuple[dict[str, Any], str]]]]:
+    """The ids of each update, and for an end its jobs' fields with their JSON."""
     ids = m.job_ids
     if not m.jobs:
-        return [
-            {"jobIds": list(ids[i : i + MOVES_MAX_IDS]), **common} for i in range(0, len(ids), MOVES_MAX_IDS)
-        ]
+        return [(list(ids[i : i + MOVES_MAX_IDS]), []) for i in range(0, len(ids), MOVES_MAX_IDS)]
     whole = {j.job_id: j for j in m.jobs}
-    updates: list[dict[str, Any]] = []
+    groups: list[tuple[list[str], list[tuple[dict[str, Any], str]]]] = []
     group_ids: list[str] = []
-    group_jobs: list[dict[str, Any]] = []
+    group_jobs: list[tuple[dict[str, Any], str]] = []
     size = 0
     for job_id in ids:
         j = whole.get(job_id)
         fields = job(j) if j is not None else None
         # json's defaults: ensure_ascii makes characters and bytes one, and the spaced separators
         # count what the most verbose encoder of this update (ours, AppSync's) could send.
-        cost = len(job_id) + 4 + (len(json.dumps(fields)) + 2 if fields else 0)
+        text = json.dumps(fields) if fields is not None else ""
+        cost = len(job_id) + 4 + (len(text) + 2 if fields is not None else 0)
         if fields is not None and cost > ENDS_MAX_BYTES:
             fields, cost = None, len(job_id) + 4
         if group_ids and (len(group_ids) == MOVES_MAX_IDS or size + cost > ENDS_MAX_BYTES):
-            updates.append({"jobIds": group_ids, **common, "jobs": group_jobs})
+            groups.append((group_ids, group_jobs))
             group_ids, group_jobs, size = [], [], 0
         group_ids.append(job_id)
         if fields is not None:
-            group_jobs.append(fields)
+            group_jobs.append((fields, text))
         size += cost
     if group_ids:
-        updates.append({"jobIds": group_ids, **common, "jobs": group_jobs})
-    return updates
+        groups.append((group_ids, group_jobs))
+    return groups
 
 
 def moves_from_fields(f: dict[str, Any]) -> JobsMoved:

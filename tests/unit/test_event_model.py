@@ -153,6 +153,18 @@ def test_an_end_too_large_to_share_an_update_is_named_without_its_fields() -> No
     assert [j["jobId"] for j in update["jobs"]] == ["job-00000", "job-00002"]
 
 
+def test_updates_as_json_text_are_the_same_updates() -> None:
+    # The AppSync publisher sends the text form, whose jobs are encoded once; it must say the same.
+    big = ended(1).replace(payload="p" * (shapes.ENDS_MAX_BYTES + 1), result='"quoted" \u00e9\n')
+    ends = ends_of([ended(i) for i in range(2500)] + [big])
+    ids = tuple(f"job-{i:05d}" for i in range(2500))
+    moved = JobsMoved(JobStatus.PROCESSING, ids, T0, "b1", None)
+    for m in [*ends, moved]:
+        texts = shapes.moves_updates_json(m)
+        assert len(texts) > 1
+        assert [json.loads(t) for t in texts] == shapes.moves_updates(m)
+
+
 def test_an_iam_caller_publishes_ends_with_their_jobs_through_the_local_schema(ports: Ports) -> None:
     from asyncml.local.api.schema import AWS_IAM, ApiContext, schema
 
