@@ -31,10 +31,10 @@ def redrive(
     last_seen: datetime,
     attempt: int,
     where: tuple[str, str],
-) -> Batch | list[Job] | None:
+) -> Batch | int | None:
     """Seal the stream batch again (`batcher.seal_batch`: a job claimed or sealed already is left
     where it is). Raises while attempts remain, so the queue hands the message over again; on the
-    last attempt the jobs it leaves unsealed end FAILED, and those are returned."""
+    last attempt the jobs it leaves unsealed end FAILED, and how many is returned."""
     try:
         return batcher.seal_batch(ports, job_ids, seed=seed, first_seen=first_seen)
     except Exception as exc:
@@ -47,12 +47,12 @@ def redrive(
         return fail_unsealed(ports, job_ids, reason[:1000], last_seen)
 
 
-def fail_unsealed(ports: Ports, job_ids: Sequence[str], reason: str, last_seen: datetime) -> list[Job]:
+def fail_unsealed(ports: Ports, job_ids: Sequence[str], reason: str, last_seen: datetime) -> int:
     """FAILED with `reason`: each job still QUEUED from these records, and each claimed for a batch
     whose file was never written (the seal died between its claim and its file; a batch recorded
     that far fails whole, with exact counts). A job queued again after the records arrived (a retry:
     its new record is elsewhere on the stream) is left alone, and so is a job of a batch whose file
-    exists, which that batch's own events settle. Returns the jobs failed."""
+    exists, which that batch's own events settle. Returns how many jobs failed."""
     jobs = ports.store.get_jobs(list(dict.fromkeys(job_ids)))
     moves = [
         JobMove(j.job_id, JobStatus.FAILED, error=reason) for j in jobs if _stranded_queued(j, last_seen)
@@ -70,17 +70,16 @@ def fail_unsealed(ports: Ports, job_ids: Sequence[str], reason: str, last_seen: 
     failed = ports.store.move_jobs(moves, ports.clock.now()) if moves else []
     if failed:
         ports.publisher.publish_jobs(failed)
+    count = len(failed)
     for batch in claimed.values():
         if (
             batch is not None
             and batch.status is BatchStatus.BATCHED
             and not ports.bucket.exists(batch.input_key)
         ):
-            results.fail_batch(ports, batch, reason)
-            failed += [
-                j for j in ports.store.get_jobs([j.job_id for j in jobs if j.batch_id == batch.batch_id])
-            ]
-    return failed
+            ended = results.fail_batch(ports, batch, reason)
+            count += ended.failed_count or 0 if ended is not None else 0
+    return count
 
 
 def _stranded_queued(job: Job, last_seen: datetime) -> bool:

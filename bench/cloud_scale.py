@@ -792,7 +792,7 @@ class CloudRun:
         assert credentials is not None
         self.appsync = AppSyncCounter(credentials.get_frozen_credentials())
         os.environ["ASYNCML_GRAPHQL_URL"] = self.appsync.url
-        wiring.cloud_ports.cache_clear()
+        wiring.reset()
         ports: Any = wiring.cloud_ports()  # the instance every handler call below gets (cached)
         for client in (ports.store._db, ports.stream._kinesis, ports.bucket._s3, ports.runner._sagemaker):
             meter.attach(client)

@@ -177,7 +177,7 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
         ASYNCML_EACH_JOB_END=EACH_JOB_END,
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
     )  # fmt: skip
-    wiring.cloud_ports.cache_clear()
+    wiring.reset()
     p = wiring.cloud_ports()
     # The same adapters, pointed at the local services instead of AWS endpoints.
     config = p.store._db.meta.config  # type: ignore[attr-defined]

@@ -133,11 +133,11 @@ def cloud(**settings: str) -> Iterator[Cloud]:
         env["ASYNCML_GRAPHQL_URL"] = stub.url
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
-        wiring.cloud_ports.cache_clear()
+        wiring.reset()
         try:
             yield Cloud(stack, stub)
         finally:
-            wiring.cloud_ports.cache_clear()
+            wiring.reset()
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)

@@ -15,9 +15,8 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asyncml import stream_failures
-from asyncml.aws.kinesis_stream import KinesisJobStream
 from asyncml.aws.observability import logger, metrics
-from asyncml.aws.wiring import cloud_ports
+from asyncml.aws.wiring import cloud_ports, cloud_stream_ranges
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
@@ -42,8 +41,7 @@ def lambda_handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
 def _redrive(info: dict[str, Any], attempt: int) -> None:
     ports = cloud_ports()
     shard, start, end = info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"]
-    assert isinstance(ports.stream, KinesisJobStream)
-    got = ports.stream.read_range(shard, start, end)
+    got = cloud_stream_ranges().read_range(shard, start, end)
     if got is None:
         # Past the stream's retention: nothing left to read. The records' jobs are QUEUED still.
         logger.error(
@@ -55,10 +53,9 @@ def _redrive(info: dict[str, Any], attempt: int) -> None:
         ports, got.job_ids, seed=got.seed, first_seen=got.first_seen, last_seen=max(last, got.first_seen),
         attempt=attempt, where=(shard, start),
     )  # fmt: skip
-    if isinstance(done, list):
+    if isinstance(done, int):
         logger.error(
-            "stream batch given up: its jobs failed",
-            extra={"shard": shard, "start": start, "jobs": len(done)},
+            "stream batch given up: its jobs failed", extra={"shard": shard, "start": start, "jobs": done}
         )
     elif done is not None:
         logger.info("stream batch re-driven", extra={"batch_id": done.batch_id, "jobs": done.job_count})

@@ -20,10 +20,25 @@ from asyncml.settings import Settings
 WORKERS = 16  # concurrent DynamoDB moves and AppSync publishes in one invocation
 
 
-@functools.cache
 def cloud_ports() -> Ports:
     """Built on first use, not at import: a handler module imports cleanly anywhere, and tests
     create the clients inside moto's mock (clients made before it are not intercepted)."""
+    return _built()[0]
+
+
+def cloud_stream_ranges() -> KinesisJobStream:
+    """The same job stream, for the stream re-drive, which reads shard ranges back (the JobStream
+    port only appends; reading a range is Kinesis's own)."""
+    return _built()[1]
+
+
+def reset() -> None:
+    """Forget the clients: the next call builds them again (from the environment as it is then)."""
+    _built.cache_clear()
+
+
+@functools.cache
+def _built() -> tuple[Ports, KinesisJobStream]:
     settings = Settings.from_env()
     session = boto3.Session(region_name=settings.region or None)
     # Adaptive retry mode slows the client itself down under throttling instead of only retrying;
@@ -34,11 +49,12 @@ def cloud_ports() -> Ports:
     if credentials is None:
         raise RuntimeError("no AWS credentials found for signing AppSync requests")
     s3 = session.client("s3", config=config)
+    stream = KinesisJobStream(session.client("kinesis", config=config), settings.stream_name)
     # The store builds every request itself, and botocore's validation walked each of a
     # transaction's 100 Updates, attribute map by map: a quarter of the results worker's CPU.
     # DynamoDB still refuses a malformed request (a ValidationException instead of botocore's error).
     dynamodb = session.client("dynamodb", config=config.merge(Config(parameter_validation=False)))
-    return Ports(
+    ports = Ports(
         settings=settings,
         store=DynamoJobStore(
             dynamodb,
@@ -46,7 +62,7 @@ def cloud_ports() -> Ports:
             ttl_days=settings.job_ttl_days,
             workers=WORKERS,
         ),
-        stream=KinesisJobStream(session.client("kinesis", config=config), settings.stream_name),
+        stream=stream,
         bucket=S3Bucket(s3, settings.bucket_name, kms_key_id=settings.kms_key_id),
         runner=SageMakerTransformRunner(session.client("sagemaker", config=config)),
         publisher=MeteredPublisher(
@@ -57,3 +73,4 @@ def cloud_ports() -> Ports:
         ),
         clock=SystemClock(),
     )
+    return ports, stream
