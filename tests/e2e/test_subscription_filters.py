@@ -15,7 +15,7 @@ from gql.transport.websockets import WebsocketsTransport
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.test_appsync_realtime import amplify_subprotocol, auth, cancel, recv, start, submit
+from tests.e2e.test_appsync_realtime import IRIS, amplify_subprotocol, auth, cancel, recv, start, submit
 
 
 @contextlib.asynccontextmanager
@@ -97,6 +97,32 @@ async def test_fragments_and_aliases_are_answered_the_same_through_full_executio
     [(sub_id, update)] = await drain(ws)
     assert sub_id == "frag"
     assert update == {"jobId": job_id, "__typename": "Job", "state": "CANCELLED"}
+
+
+async def test_the_fast_path_answers_onjobsmoved_as_full_execution_does(
+    held: LiveServer, ws: ClientConnection
+) -> None:
+    # A plain selection is projected from the update without GraphQL; a fragment sends the same
+    # selection through strawberry. Both must say the same: jobs null for a move, whole for an end.
+    server = held
+    fields = "status jobIds batchId jobs { jobId status payload result error attempt metadata __typename } __typename"
+    await subscribe(server, ws, "fast", "subscription { onJobsMoved { " + fields + " } }")
+    executed = "subscription { onJobsMoved { ...M } } fragment M on JobsMoved { " + fields + " }"
+    await subscribe(server, ws, "exec", executed)
+    job_id = submit(server)
+    cancel(server, job_id)
+    got: dict[str, list[dict[str, Any]]] = {"fast": [], "exec": []}
+    while not all(any(u["status"] == "CANCELLED" for u in us) for us in got.values()):
+        message = await recv(ws)
+        [update] = message["payload"]["data"].values()
+        if job_id in update["jobIds"]:
+            got[message["id"]].append(update)
+    assert got["fast"] == got["exec"]
+    queued, cancelled = got["fast"]
+    assert (queued["status"], queued["jobs"]) == ("QUEUED", None)
+    [job] = cancelled["jobs"]
+    assert job == {"jobId": job_id, "status": "CANCELLED", "payload": IRIS, "result": None, "error": None,
+                   "attempt": 1, "metadata": None, "__typename": "Job"}  # fmt: skip
 
 
 async def test_batch_updates_reach_batch_subscribers(server: LiveServer) -> None:
