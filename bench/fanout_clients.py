@@ -1,7 +1,6 @@
 """The subscriber side of bench/fanout.py: AppSync real-time connections, counted, in client processes.
 
-To follow onJobsMoved too (event model v2), add its name to FIELDS below: its query and how to read
-its jobIds are in SUBSCRIPTIONS already."""
+Every move, ends included (with the jobs whole in `jobs`), comes on onJobsMoved (FIELDS below)."""
 
 from __future__ import annotations
 
@@ -34,17 +33,19 @@ SUBSCRIPTIONS = {
         lambda d: [d["jobId"]],
     ),
     "onJobsMoved": Field(
-        "subscription ($id: ID) { onJobsMoved(jobId: $id) { jobIds status updatedAt } }",
+        "subscription ($id: ID) { onJobsMoved(jobId: $id) "
+        "{ jobIds status updatedAt jobs { jobId status } } }",
         lambda d: list(d["jobIds"]),
     ),
 }
 # The connection that never reads asks for every field: its frames pass 16 MiB sooner.
 SUBSCRIPTIONS["stall"] = Field(
-    "subscription { onJobUpdated { jobId status payload result error batchId transformJobName metadata "
-    "submittedAt updatedAt completedAt attempt } }",
-    lambda d: [d["jobId"]],
+    "subscription { onJobsMoved { jobIds status batchId transformJobName updatedAt jobs { jobId status "
+    "payload result error batchId transformJobName metadata submittedAt updatedAt completedAt attempt } } }",
+    lambda d: list(d["jobIds"]),
 )
-FIELDS = ["onJobUpdated"]  # add "onJobsMoved" here once the server has it (event model v2)
+# Every move, ends included, comes on onJobsMoved; onJobUpdated is off (the server runs --no-each-job-end).
+FIELDS = ["onJobsMoved"]
 ENDS = {"COMPLETED", "FAILED", "CANCELLED"}
 
 
@@ -54,7 +55,8 @@ class Sub:
     job_id: str | None  # None: unfiltered
     got: set[tuple[str, str]] = field(default_factory=set)  # (jobId, status)
     count: int = 0
-    ends: int = 0
+    ends: int = 0  # jobs whose end this subscription got
+    not_whole: int = 0  # jobs named in an end's jobIds but absent from its jobs
 
 
 @dataclass
@@ -134,10 +136,15 @@ class Connection:
             sub = subs[int(msg["id"])]
             update = msg["payload"]["data"][sub.field]
             status = update["status"]
-            for job_id in SUBSCRIPTIONS[sub.field].job_ids(update):
+            job_ids = SUBSCRIPTIONS[sub.field].job_ids(update)
+            for job_id in job_ids:
                 sub.got.add((job_id, status))
             sub.count += 1
-            sub.ends += status in ENDS
+            if status in ENDS:
+                mine = job_ids if sub.job_id is None else [sub.job_id]
+                sub.ends += len(mine)
+                whole = {j["jobId"] for j in update.get("jobs") or ()}
+                sub.not_whole += sum(j not in whole for j in mine)
             stats.deliveries += 1
             stats.lags.append(now - _stamp(update["updatedAt"]))
             stats.last = now
@@ -175,12 +182,12 @@ async def _worker(pipe: Connection_, host: str, per_connection: int) -> None:
             pipe.send("ok")
         elif command == "wait":
             jobs, timeout = arg
-            ending = [s for s in subs if s.field == "onJobUpdated"]
+            ending = subs
             for _ in range(int(timeout / 0.2)):  # the readers bump the counters this polls
                 if all(s.ends >= (1 if s.job_id else jobs) for s in ending) or any(c.ended for c in conns):
                     break
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(0.5)  # what else is on its way (onJobsMoved has no end to wait for)
+            await asyncio.sleep(0.5)  # what else is on its way
             for r in readers:
                 r.cancel()
             unions = {
@@ -192,6 +199,7 @@ async def _worker(pipe: Connection_, host: str, per_connection: int) -> None:
                 "filtered": [(s.field, s.job_id, s.got) for s in subs if s.job_id is not None],
                 "lags": stats.lags.tobytes(), "deliveries": stats.deliveries, "last": stats.last,
                 "ended": [c.ended for c in conns if c.ended],
+                "not_whole": sum(s.not_whole for s in subs),
             })  # fmt: skip
             return
 
