@@ -1,13 +1,16 @@
 """Subscription fan-out of `asyncml serve`: 1,000 subscribers on /graphql/realtime while jobs flow.
 
-    .venv/bin/python bench/fanout.py [--subscribers 1000] [--jobs 20000] [--per-connection 2] [--no-stall]
+    .venv/bin/python bench/fanout.py [--subscribers 1000] [--jobs 20000] [--rate 500] [--batch-size 1000]
+                                     [--per-connection 2] [--no-stall]
 
 Half the subscriptions filter on one jobId each, half take every update. They ride AppSync real-time
 connections, `--per-connection` subscriptions each (AppSync allows 100), because the server caps its
 connections at 1,000 (local/api/connections.py). The jobs go in two steps, so that the filtered
-subscribers can name jobs that exist: with a batch size of min(jobs, 10,000) and a window of 300 s,
-the first jobs stay QUEUED while the filtered subscriptions start on them, then the rest fill the
-batches, which seal and run at once.
+subscribers can name jobs that exist: with a window of 300 s, the first half-batch stays QUEUED
+while the filtered subscriptions start on them, then the rest flow in at `--rate` jobs/s, filling
+batches of `--batch-size` (the server's default, 1,000) that seal and run as they fill. A flow, not
+one burst: at once (`--rate 0`), 20,000 ends reach the 500 unfiltered subscriptions within seconds,
+more JSON than the bench's own client processes decode on the same two cores.
 
 Every update a subscription should get is counted: each unfiltered subscription must get every
 update any of them got (and every job's end must be among them), each filtered one every update of
@@ -35,9 +38,13 @@ from local_stack import IRIS, KEY, SUBMIT_MANY, children, cpu_seconds, peak_rss_
 from websockets.exceptions import ConnectionClosed
 
 
-async def submit(http: httpx.AsyncClient, n: int, offset: int = 0) -> list[str]:
+async def submit(http: httpx.AsyncClient, n: int, offset: int = 0, rate: float = 0) -> list[str]:
+    """`n` jobs by submitJobs of 500; at `rate` jobs/s when given (0: as fast as the server takes them)."""
     ids: list[str] = []
+    start = time.monotonic()
     for i in range(0, n, 500):
+        if rate and (ahead := start + i / rate - time.monotonic()) > 0:
+            await asyncio.sleep(ahead)
         inputs = [{"payload": IRIS[(offset + i + k) % 4]} for k in range(min(500, n - i))]
         r = await http.post("/graphql", json={"query": SUBMIT_MANY, "variables": {"i": inputs}})
         body = r.json()
@@ -76,7 +83,7 @@ def missing(results: list[dict[str, Any]], total_jobs: set[str]) -> list[str]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    batch = min(args.jobs, 10_000)
+    batch = min(args.jobs, args.batch_size)
     if args.jobs % batch:
         raise SystemExit(f"--jobs must be a multiple of {batch}, so that every batch fills")
     per_field = args.subscribers // len(FIELDS)
@@ -103,7 +110,7 @@ async def run(args: argparse.Namespace) -> None:
             await clients.open([(name, ids[i % len(ids)]) for name in FIELDS for i in range(n_filtered)])
             others[0] += len(FIELDS) * n_filtered
             # 3. The rest: every batch fills, seals and runs.
-            ids += await submit(http, args.jobs - first, first)
+            ids += await submit(http, args.jobs - first, first, args.rate)
             results = await clients.ask([("wait", (args.jobs, args.timeout))] * args.clients)
             cpu = sum(map(cpu_seconds, pids)) - cpu0
             problems = missing(results, set(ids))
@@ -168,6 +175,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--per-connection", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=1000, help="the server's (its default)")
+    parser.add_argument("--rate", type=float, default=500, help="jobs/s; 0: at once")
     parser.add_argument("--clients", type=int, default=4, help="subscriber processes (one cannot keep up)")
     parser.add_argument("--no-stall", action="store_true", help="without the connection that never reads")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every update")
