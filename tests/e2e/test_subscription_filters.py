@@ -105,7 +105,8 @@ async def test_the_fast_path_answers_onjobsmoved_as_full_execution_does(
     # A plain selection is projected from the update without GraphQL; a fragment sends the same
     # selection through strawberry. Both must say the same: jobs null for a move, whole for an end.
     server = held
-    fields = "status jobIds batchId jobs { jobId status payload result error attempt metadata __typename } __typename"
+    job_fields = "jobId status payload result error attempt metadata __typename"
+    fields = "status jobIds batchId jobs { " + job_fields + " } __typename"
     await subscribe(server, ws, "fast", "subscription { onJobsMoved { " + fields + " } }")
     executed = "subscription { onJobsMoved { ...M } } fragment M on JobsMoved { " + fields + " }"
     await subscribe(server, ws, "exec", executed)
