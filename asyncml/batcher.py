@@ -29,7 +29,7 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     unique = list(dict.fromkeys(job_ids))
     jobs = ports.store.get_jobs(unique)
     now = ports.clock.now()
-    owned = _owned(jobs, {}, batch_id)
+    owned = _owned(jobs, set(), batch_id)
     if batch is None or not owned:
         # Claim unless an earlier attempt did (its record exists only after its claim). A record
         # with no job claimed is the crash state of the former order (record, then file, then moves).
@@ -38,7 +38,7 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
             for j in jobs
             if j.status is JobStatus.QUEUED
         ]
-        claimed = {j.job_id: j for j in ports.store.move_jobs(claims, now)}
+        claimed = set(ports.store.move_job_ids(claims, now))
         owned = _owned(jobs, claimed, batch_id)
     if not owned:
         return batch
@@ -48,13 +48,15 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
 def finish_claimed(ports: Ports, batch_id: str, jobs: Sequence[Job]) -> Batch | None:
     """Finish a seal that stopped after its claim: `jobs` are BATCHED in `batch_id`, which has no
     record yet (a process killed in between; the cloud's stream replay does this by itself)."""
-    owned = _owned(jobs, {}, batch_id)
+    owned = _owned(jobs, set(), batch_id)
     if not owned or ports.store.get_batch(batch_id) is not None:
         return None
     return _write(ports, None, batch_id, owned, ports.clock.now())
 
 
-def _write(ports: Ports, batch: Batch | None, batch_id: str, owned: list[Job], now: datetime) -> Batch:
+def _write(
+    ports: Ports, batch: Batch | None, batch_id: str, owned: list[batch_files.Record], now: datetime
+) -> Batch:
     """The batch record (with the exact count claimed), then the file, then the announcements."""
     key = batch_files.input_key(batch_id, ports.settings.file_extension)
     if batch is None:
@@ -68,15 +70,18 @@ def _write(ports: Ports, batch: Batch | None, batch_id: str, owned: list[Job], n
                 input_key=key,
             )
         )
-    records = (batch_files.Record(j.job_id, j.payload) for j in owned)
-    ports.bucket.put(key, batch_files.encode_lines(records, ports.settings.content_type))
+    ports.bucket.put(key, batch_files.encode_lines(owned, ports.settings.content_type))
     ports.publisher.publish_batch(batch)
     ids = tuple(j.job_id for j in owned)
     ports.publisher.publish_moves(JobsMoved(JobStatus.BATCHED, ids, now, batch_id=batch_id))
     return batch
 
 
-def _owned(jobs: Sequence[Job], claimed: dict[str, Job], batch_id: str) -> list[Job]:
-    """The batch's jobs, in stream order: claimed now, or by an earlier attempt of this seal."""
-    owned = (claimed.get(j.job_id, j) for j in jobs)
-    return [j for j in owned if j.batch_id == batch_id and j.status is JobStatus.BATCHED]
+def _owned(jobs: Sequence[Job], claimed: set[str], batch_id: str) -> list[batch_files.Record]:
+    """The batch file's records, in stream order: of the jobs claimed now (the ids the claim
+    answered: the file needs nothing else the store could read back), or by an earlier attempt."""
+    return [
+        batch_files.Record(j.job_id, j.payload)
+        for j in jobs
+        if j.job_id in claimed or (j.batch_id == batch_id and j.status is JobStatus.BATCHED)
+    ]

@@ -37,6 +37,12 @@ class JobStore(Protocol):
         `updated_at`, and `completed_at` on a terminal status. Fields left None are kept."""
         ...
 
+    def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
+        """`move_jobs`, answering only the ids of the jobs that moved, each once, in the order of
+        their first move: for a move whose subscribers get ids alone (BATCHED, PROCESSING), so the
+        store reads nothing back."""
+        ...
+
     def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
         """Queue each FAILED job among `job_ids` again as a new attempt (`model.can_retry_job`):
         QUEUED, attempt + 1, result, error, batch, transform job name and completed_at cleared.
@@ -52,6 +58,10 @@ class JobStore(Protocol):
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
         """How many jobs of the batch are in each status."""
+        ...
+
+    def batch_job_ids(self, batch_id: str) -> list[str]:
+        """The ids of every job in the batch, whatever its status (no order promised)."""
         ...
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:

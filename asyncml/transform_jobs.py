@@ -42,13 +42,12 @@ def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None
             continue
         moved_batches.append(moved)
         ports.publisher.publish_batch(moved)
-        ids = [j.job_id for j in queries.all_jobs(ports, batch_id=batch.batch_id)]
         name, in_batch = moved.transform_job_name, batch.batch_id
-        jobs = ports.store.move_jobs(
-            [JobMove(i, JobStatus.PROCESSING, transform_job_name=name, in_batch=in_batch) for i in ids], now
-        )
-        if jobs:
-            moved_ids = tuple(j.job_id for j in jobs)
+        moves = [
+            JobMove(i, JobStatus.PROCESSING, transform_job_name=name, in_batch=in_batch)
+            for i in ports.store.batch_job_ids(batch.batch_id)
+        ]
+        if moved_ids := tuple(ports.store.move_job_ids(moves, now)):
             ports.publisher.publish_moves(JobsMoved(JobStatus.PROCESSING, moved_ids, now, in_batch, name))
     return moved_batches
 

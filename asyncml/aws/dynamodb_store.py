@@ -109,6 +109,26 @@ class DynamoJobStore:
         stamps = items.ts(now), items.expires_at(now, self._ttl_days)
         return self._apply([m.job_id for m in moves], [self._move_update(m, stamps) for m in moves])
 
+    def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
+        stamps = items.ts(now), items.expires_at(now, self._ttl_days)
+        ids = [m.job_id for m in moves]
+        updates = [self._move_update(m, stamps) for m in moves]
+        first: dict[str, int] = {}
+        if len(updates) <= 2:
+            for n, item in enumerate(map(self._io.update, updates)):
+                if item is not None:
+                    first.setdefault(ids[n], n)
+        else:
+            for batch in _rounds(ids):
+                # What each transaction applied is all that is asked: no BatchGetItem after it.
+                chunks = transact_chunks(updates, batch)
+                applied = self._pool.map(lambda c: self._io.update_many([updates[n] for n in c]), chunks)
+                for chunk, oks in zip(chunks, applied, strict=True):
+                    for n, ok in zip(chunk, oks, strict=True):
+                        if ok:
+                            first.setdefault(ids[n], n)
+        return sorted(first, key=first.__getitem__)
+
     def _move_update(self, move: JobMove, stamps: tuple[str, int | None]) -> Update:
         stamp, expires = stamps
         sets: dict[str, Any] = {
@@ -148,15 +168,7 @@ class DynamoJobStore:
                 if item is not None:
                     after[ids[n]] = (after.get(ids[n], (n, None))[0], items.job_from_item(item))
             return [job for _, job in sorted(after.values(), key=lambda p: p[0])]
-        # A transaction may touch an item once: a job moved twice in one call waits a round.
-        rounds: list[list[int]] = []
-        seen: Counter[str] = Counter()
-        for n, job_id in enumerate(ids):
-            if seen[job_id] == len(rounds):
-                rounds.append([])
-            rounds[seen[job_id]].append(n)
-            seen[job_id] += 1
-        for batch in rounds:
+        for batch in _rounds(ids):
             # Chunks of one transaction each, concurrently: a .out file's 500 moves take the time
             # of one transaction and one read, not five of each.
             chunks = transact_chunks(updates, batch)
@@ -191,6 +203,17 @@ class DynamoJobStore:
         jobs = self.get_jobs([k.removeprefix("job#") for k in dict.fromkeys(keys)])
         # The index lags the table by a moment; drop a job that moved out of the asked status since.
         return Page([j for j in jobs if status is None or j.status is status], token)
+
+    def batch_job_ids(self, batch_id: str) -> list[str]:
+        where = Listing(items.BY_BATCH, "batchKey", items.sources(batch_id), items.JOB)
+        ids: dict[str, None] = {}
+        token: str | None = None
+        while True:
+            # The index's keys only: the jobs themselves are not read.
+            keys, token = listing.page(self._io, self._pool, where, 1000, token)
+            ids.update((k.removeprefix("job#"), None) for k in keys)
+            if token is None:
+                return list(ids)
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
         # The index says which jobs are in the batch (set when it was sealed, long before) and
@@ -290,3 +313,16 @@ class DynamoJobStore:
         }
         ids = [k.removeprefix("batch#") for k in keys]
         return Page([b for b in (found.get(i) for i in ids) if b and status in (None, b.status)], token)
+
+
+def _rounds(ids: list[str]) -> list[list[int]]:
+    """The positions of `ids` in rounds: a transaction may touch an item once, so a job moved
+    twice in one call waits a round."""
+    rounds: list[list[int]] = []
+    seen: Counter[str] = Counter()
+    for n, job_id in enumerate(ids):
+        if seen[job_id] == len(rounds):
+            rounds.append([])
+        rounds[seen[job_id]].append(n)
+        seen[job_id] += 1
+    return rounds

@@ -113,11 +113,19 @@ class SqliteJobStore:
         return [found[i] for i in job_ids if i in found]
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
+        moved = {r[0]: layout.job(r) for r in self._move(moves, now, layout.JOB_COLS)}
+        return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
+
+    def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
+        moved = {r[0] for r in self._move(moves, now, "job_id")}
+        return [i for i in dict.fromkeys(m.job_id for m in moves) if i in moved]
+
+    def _move(self, moves: Sequence[JobMove], now: datetime, returning: str) -> list[Any]:
         stamp = now.isoformat()
         by_status: dict[JobStatus, list[JobMove]] = {}
         for m in moves:
             by_status.setdefault(m.status, []).append(m)
-        moved: dict[str, Job] = {}
+        rows: list[Any] = []
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for status, group in by_status.items():
@@ -131,7 +139,7 @@ class SqliteJobStore:
                     for m in chunk:
                         params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name, m.in_batch]
                     params += sources
-                    rows = self._db.execute(
+                    rows += self._db.execute(
                         "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
                         " result=coalesce(m.column2, result), error=coalesce(m.column3, error),"
                         " batch_id=coalesce(m.column4, batch_id),"
@@ -139,11 +147,10 @@ class SqliteJobStore:
                         f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
                         " AND (m.column6 IS NULL OR batch_id = m.column6"
                         "      OR (batch_id IS NULL AND attempt = 1))"
-                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {layout.JOB_COLS}",
+                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {returning}",
                         params,
-                    )
-                    moved.update((r[0], layout.job(r)) for r in rows)
-        return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
+                    ).fetchall()
+        return rows
 
     def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
         sources = [s.value for s in retry_sources()]
@@ -176,6 +183,9 @@ class SqliteJobStore:
         rows = self._read(sql, (*args, limit + 1))
         items = [layout.job(r[1:]) for r in rows[:limit]]
         return Page(items, layout.make_token(rows[limit - 1][0]) if len(rows) > limit else None)
+
+    def batch_job_ids(self, batch_id: str) -> list[str]:
+        return [r[0] for r in self._read("SELECT job_id FROM jobs WHERE batch_id = ?", (batch_id,))]
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
         with self._lock:

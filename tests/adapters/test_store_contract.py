@@ -230,6 +230,41 @@ def test_many_moves_of_a_batch_touch_only_its_own_jobs(store: Any) -> None:
     assert store.move_jobs(moves, later) == []
 
 
+@pytest.mark.parametrize("n", [2, 150])  # one UpdateItem each, and several DynamoDB transactions
+def test_moves_answered_by_id_apply_as_move_jobs_does_and_name_what_moved_once_in_order(
+    store: Any, n: int
+) -> None:
+    store.create_jobs([job(i) for i in range(n)])
+    store.move_jobs([JobMove("job-0000", JobStatus.CANCELLED)], T0)
+    now = T0 + timedelta(seconds=5)
+    moves = [JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(n - 1, -1, -1)]
+    if n > 2:
+        moves.insert(3, JobMove("missing", JobStatus.BATCHED, batch_id="b1"))
+        moves.append(moves[0])  # the same move twice in one call applies once, named once
+    assert store.move_job_ids(moves, now) == [f"job-{i:04d}" for i in range(n - 1, 0, -1)]
+    stored = store.get_jobs([f"job-{i:04d}" for i in range(n)])
+    assert [(j.status, j.batch_id, j.updated_at) for j in stored[1:]] == [(JobStatus.BATCHED, "b1", now)] * (
+        n - 1
+    )
+    assert stored[0].status is JobStatus.CANCELLED
+    # a replay moves nothing; a conditional next move by id, in its batch only
+    assert store.move_job_ids(moves, now) == []
+    onward = [
+        JobMove(f"job-{i:04d}", JobStatus.PROCESSING, transform_job_name="t", in_batch="b1") for i in range(n)
+    ]
+    assert store.move_job_ids(onward, now) == [f"job-{i:04d}" for i in range(1, n)]
+    assert {j.transform_job_name for j in store.get_jobs([f"job-{i:04d}" for i in range(1, n)])} == {"t"}
+
+
+def test_a_batchs_job_ids_are_every_job_in_it_whatever_its_status(store: Any) -> None:
+    store.create_jobs([job(i) for i in range(30)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(0, 30, 2)], T0)
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b2") for i in range(1, 30, 2)], T0)
+    store.move_jobs([JobMove("job-0004", JobStatus.COMPLETED, result="r", in_batch="b1")], T0)
+    assert sorted(store.batch_job_ids("b1")) == [f"job-{i:04d}" for i in range(0, 30, 2)]
+    assert store.batch_job_ids("nope") == []
+
+
 def test_many_retries_queue_each_failed_job_once(store: Any) -> None:
     store.create_jobs([job(i) for i in range(8)])
     store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.FAILED, error="boom") for i in range(6)], T0)
