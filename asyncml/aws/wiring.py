@@ -9,6 +9,7 @@ from botocore.config import Config
 
 from asyncml.aws.appsync_publisher import AppSyncPublisher
 from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.dynamodb_wire import plain_results_path
 from asyncml.aws.kinesis_stream import KinesisJobStream
 from asyncml.aws.metered_publisher import MeteredPublisher
 from asyncml.aws.observability import metrics
@@ -53,7 +54,9 @@ def _built() -> tuple[Ports, KinesisJobStream]:
     # The store builds every request itself, and botocore's validation walked each of a
     # transaction's 100 Updates, attribute map by map: a quarter of the results worker's CPU.
     # DynamoDB still refuses a malformed request (a ValidationException instead of botocore's error).
-    dynamodb = session.client("dynamodb", config=config.merge(Config(parameter_validation=False)))
+    dynamodb = plain_results_path(
+        session.client("dynamodb", config=config.merge(Config(parameter_validation=False)))
+    )
     ports = Ports(
         settings=settings,
         store=DynamoJobStore(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.dynamodb_wire import plain_results_path
 from asyncml.aws.s3_bucket import S3Bucket
 from tests.moto_stack import moto_stack
 
@@ -15,7 +16,9 @@ def _dynamo_store(_tmp: Path) -> Iterator[Any]:
     with moto_stack() as stack:
         # One worker: moto undoes a cancelled transaction by restoring a copy of the whole table,
         # so two of its transactions at once can undo each other (DynamoDB isolates them).
-        yield DynamoJobStore(stack.client("dynamodb"), stack.table, ttl_days=30, workers=1)
+        # As cloud_ports builds it: TransactWriteItems and BatchGetItem as plain JSON.
+        client = plain_results_path(stack.client("dynamodb"))
+        yield DynamoJobStore(client, stack.table, ttl_days=30, workers=1)
 
 
 def _s3_bucket(_tmp: Path) -> Iterator[Any]:
