@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from asyncml.aws import dynamodb_items as items  # noqa: E402
+from asyncml.aws.dynamodb_wire import plain_results_path  # noqa: E402
 from asyncml.model import Batch, BatchStatus, Job, JobStatus  # noqa: E402
 
 T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -166,6 +167,7 @@ EACH_JOB_END = "false"
 
 def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     import boto3
+    from botocore.config import Config
 
     from asyncml.aws import wiring
     from tests.cloud_harness import LambdaContext
@@ -180,11 +182,12 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     wiring.reset()
     p = wiring.cloud_ports()
     # The same adapters, pointed at the local services instead of AWS endpoints.
-    config = p.store._db.meta.config  # type: ignore[attr-defined]
-    db = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)
-    # meta.config reports parameter_validation True whatever the client was built with: keep the
-    # adapter's own serializer (with or without botocore's validation), as wiring built it.
-    db._serializer = p.store._db._serializer  # type: ignore[attr-defined]
+    # As wiring builds it (adaptive retries, its pool, no parameter validation, the plain-JSON
+    # results path), at the stand-in's address.
+    config = p.store._db.meta.config.merge(Config(parameter_validation=False))  # type: ignore[attr-defined]
+    db = plain_results_path(
+        boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)
+    )
     p.store._db = p.store._io.db = db  # type: ignore[attr-defined]
     p.bucket._s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports[1]}")  # type: ignore[attr-defined]
     s3 = {"bucket": {"name": BUCKET}, "object": {"key": OUT_KEY, "size": 0}}
