@@ -60,7 +60,11 @@ def server(*flags: str, src: str | None = None) -> Iterator[tuple[str, subproces
         if out := os.environ.get("BENCH_PYINSTRUMENT"):  # a text profile of the server, written at exit
             cmd[1:3] = ["-m", "pyinstrument", "-r", "text", "-o", f"{out}.{port}.txt", "-m", "asyncml.cli"]
         env = {**os.environ, "PYTHONPATH": src} if src else None
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        # `python -m` puts the working directory first on sys.path, ahead of PYTHONPATH: a baseline
+        # started from the repository would import the repository's asyncml, not its own.
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=src
+        )
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -104,9 +108,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
+    """Every descendant: the pipeline process (asyncml serve's default) and the model under it."""
     # A child is listed under the thread that forked it (the model starts from a worker thread).
     tasks = Path(f"/proc/{pid}/task").glob("*/children")
-    return [int(p) for path in tasks for p in path.read_text().split()]
+    direct = [int(p) for path in tasks for p in path.read_text().split()]
+    return [d for c in direct for d in (c, *children(c))]
+
+
+def role(pid: int) -> str:
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return "pipeline process" if b"asyncml.local.pipeline_process" in cmdline else "demo model process"
 
 
 class Subscriber:
@@ -345,7 +356,7 @@ def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
         shown = ", ".join(f"{v:,.0f}" for v in values)
         rows.append((name + label, f"{shown} records/s"))
         per_cpu = ", ".join(f"{args.jobs / c:,.0f}" for c in cpu[label])
-        rows.append(("records per CPU second of asyncml serve and its model" + label, per_cpu))
+        rows.append(("records per CPU second of asyncml serve and its children" + label, per_cpu))
         share = args.jobs / statistics.median(cpu[label]) / floor_cpu
         rows.append(("asyncml / floor, per CPU second" + label, f"**{share:.1%}**"))
         rows.append(("asyncml / floor" + label, f"**{statistics.median(values) / floor:.1%}** (aim >= 40%)"))
@@ -370,7 +381,7 @@ def throughput_once(
         rows.append(("subscription events received", f"{out['events']:,}"))
         rows.append(("peak RSS, asyncml serve", f"{peak_rss_mb(proc.pid):.0f} MB"))
         for child in children(proc.pid):
-            rows.append(("peak RSS, demo model process", f"{peak_rss_mb(child):.0f} MB"))
+            rows.append((f"peak RSS, {role(child)}", f"{peak_rss_mb(child):.0f} MB"))
     return out["records_per_s"], used, rows
 
 
