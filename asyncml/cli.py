@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also publish every job's end on onJobUpdated, one update per job (default: off; "
         "ends always come grouped on onJobsMoved)",
     )
+    serve.add_argument(
+        "--pipeline-process",
+        action=argparse.BooleanOptionalAction,
+        help="run the batcher, the transform emulator and the results in their own process beside "
+        "the API's (default: on)",
+    )
     _model_flags(serve)
 
     transform = sub.add_parser("transform", help="run one CreateTransformJob request through the emulator")
@@ -101,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
             content_type=args.content_type,
             error_prefix=args.error_prefix,
             each_job_end=args.each_job_end,
+            pipeline_process=args.pipeline_process,
             **model,
         )
         from asyncml.local.api.server import serve

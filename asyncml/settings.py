@@ -51,6 +51,9 @@ class Settings:
     # updates: a job's end always goes out grouped on onJobsMoved (whole jobs); with this, also on
     # onJobUpdated, one update per job (the first event model's subscription: one request a job).
     each_job_end: bool = False
+    # local only: `asyncml serve` runs the batcher, the emulator and the results in a process of
+    # their own beside the API's (two cores instead of one); off, all of it in the API's process.
+    pipeline_process: bool = True
     # A model output starting with this marks the record FAILED (None or "": off). Locally, with the
     # bundled demo model, it defaults to the demo's marker (record_errors.DEMO_ERROR_PREFIX).
     error_prefix: str | None = None

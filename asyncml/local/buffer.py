@@ -36,12 +36,15 @@ class Buffer:
         self._retry_in = RETRY_FIRST_S
 
     def put(self, jobs: Sequence[Job]) -> None:
-        if not jobs:
+        self.put_ids([j.job_id for j in jobs])
+
+    def put_ids(self, job_ids: Sequence[str]) -> None:
+        if not job_ids:
             return
         if not self._ids:
             self._first_seen = self.clock.now()
             self._first_mono = time.monotonic()
-        self._ids.extend(j.job_id for j in jobs)
+        self._ids.extend(job_ids)
         self._grown.set()
 
     def __len__(self) -> int:

@@ -31,7 +31,7 @@ class Metrics:
     """One registry per runtime (not prometheus_client's global one), so two servers in one process,
     as in the tests, never mix their figures."""
 
-    def __init__(self, store: JobStore, queue_depth: Callable[[], int], topics: Broadcast) -> None:
+    def __init__(self, store: JobStore, queue_depth: Callable[[], float], topics: Broadcast) -> None:
         self.registry = CollectorRegistry()
         self.batch_size = Histogram(
             "asyncml_batch_size", "Jobs per sealed batch", buckets=SIZES, registry=self.registry
@@ -114,7 +114,7 @@ class MeteredPublisher:
 
 
 class _Stocks(Collector):
-    def __init__(self, store: JobStore, queue_depth: Callable[[], int], topics: Broadcast) -> None:
+    def __init__(self, store: JobStore, queue_depth: Callable[[], float], topics: Broadcast) -> None:
         self._store, self._queue_depth, self._topics = store, queue_depth, topics
 
     def collect(self) -> Iterator[Metric]:

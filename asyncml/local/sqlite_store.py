@@ -26,6 +26,9 @@ from asyncml.model import (
 )
 
 T = TypeVar("T")
+# The API process and the pipeline process both write (WAL allows one writer at a time): a write
+# waits for the other's transaction, a chunk of 500 moves, rather than failing at once.
+BUSY_S = 30.0
 
 
 class SqliteJobStore:
@@ -34,7 +37,7 @@ class SqliteJobStore:
         # -shm files it creates the database's mode. Older ones are narrowed.
         private_file(path)
         # One connection shared under a lock: the event loop and worker threads both use it.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_S)
         self._lock = threading.RLock()
         # Pages of up to 1,000 jobs of 256 KiB are read on a connection of the reading thread's own,
         # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
@@ -60,7 +63,9 @@ class SqliteJobStore:
     def _read(self, sql: str, args: Sequence[object]) -> list[Any]:
         reader: sqlite3.Connection | None = getattr(self._local, "db", None)
         if reader is None:
-            reader = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            reader = sqlite3.connect(
+                self._path, check_same_thread=False, isolation_level=None, timeout=BUSY_S
+            )
             self._local.db = reader
             with self._lock:
                 self._readers.append(reader)

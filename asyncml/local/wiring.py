@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from asyncml import record_errors
 from asyncml.local.broadcast import Broadcast
@@ -15,10 +16,11 @@ from asyncml.local.emulator_runner import EmulatorRunner
 from asyncml.local.folder_bucket import FolderBucket
 from asyncml.local.metrics import MeteredPublisher, Metrics
 from asyncml.local.model_supervisor import ModelSupervisor
+from asyncml.local.pipeline_process import PipelineProcess
 from asyncml.local.private_files import DIR_MODE, narrow, private_dir
 from asyncml.local.sqlite_store import SqliteJobStore
 from asyncml.local.triggers import Triggers
-from asyncml.ports import Clock, Ports, SystemClock
+from asyncml.ports import Clock, Ports, Publisher, SystemClock
 from asyncml.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,14 @@ class LocalRuntime:
         """For /healthz: the supervised child's state; an external --model-url is not watched."""
         return self.model.health() if self.model is not None else {"status": "external"}
 
+    def pipeline_health(self) -> dict[str, Any]:
+        """For /healthz and /metrics: what waits in the buffer, when it seals, and the model."""
+        return {
+            "queueDepth": len(self.buffer),
+            "sealInSeconds": self.buffer.seal_in(),
+            "model": self.model_health(),
+        }
+
     async def start(self) -> None:
         """Start the model server (unless started or --model-url), recover what a previous run left
         (QUEUED jobs, unstarted batches, unapplied outputs), then the buffer's window and the timer."""
@@ -90,11 +100,13 @@ class LocalRuntime:
         self.store.close()
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntime:
+def build_runtime(
+    settings: Settings, clock: Clock | None = None, publisher: Publisher | None = None
+) -> LocalRuntime:
+    """The whole local stack in this process; with `publisher`, updates go there instead of to
+    this process's broadcast (the pipeline process hands them to the API's)."""
     clock = clock or SystemClock()
-    if settings.error_prefix is None and not settings.model_url and not settings.entry_point:
-        # The bundled demo model marks a record it cannot score: those count as failed.
-        settings = replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
+    settings = _local(settings)
     data_dir = private_dir(settings.data_dir)
     narrow(data_dir, DIR_MODE)  # made by hand or by an older version: nothing in it is for others
     store = SqliteJobStore(data_dir / "asyncml.db")
@@ -116,8 +128,78 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> LocalRuntim
         stream=buffer,
         bucket=bucket,
         runner=runner,
-        publisher=MeteredPublisher(broadcast, metrics),
+        publisher=publisher or MeteredPublisher(broadcast, metrics),
         clock=clock,
     )
     triggers = Triggers(ports, runner)
     return LocalRuntime(settings, ports, broadcast, buffer, runner, triggers, store, metrics)
+
+
+@dataclass
+class ApiRuntime:
+    """The local stack's API side, its pipeline in a process of its own (`pipeline_process.py`):
+    what `asyncml serve` runs by default. The resolvers' stream is that process; its updates come
+    back to this process's broadcast, counted on the way as the in-process runtime counts them."""
+
+    settings: Settings
+    ports: Ports
+    broadcast: Broadcast
+    metrics: Metrics
+    store: SqliteJobStore
+    pipeline: PipelineProcess
+    model_url: str = ""
+    recovered: dict[str, int] = field(default_factory=dict)
+
+    def start_model(self) -> None:
+        """Start the pipeline process (its model, then its recovery) unless it runs; raises what
+        stops it (EntryPointError for an entry point that cannot load), so `serve` exits with it."""
+        if self.pipeline.ready:
+            return
+        info = self.pipeline.start()
+        self.model_url, self.recovered = info["model_url"], info["recovered"]
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.start_model)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.pipeline.stop)
+        self.store.close()
+
+    def pipeline_health(self) -> dict[str, Any]:
+        return self.pipeline.health()
+
+
+class _StartsElsewhere:
+    """The API process starts no transform: the pipeline process has the emulator."""
+
+    def start(self, request: dict[str, Any]) -> None:
+        raise RuntimeError("transforms start in the pipeline process")
+
+
+def build_api_runtime(settings: Settings) -> ApiRuntime:
+    settings = _local(settings)
+    data_dir = private_dir(settings.data_dir)
+    narrow(data_dir, DIR_MODE)
+    # Opened (and its schema made or migrated) before the child opens it too.
+    store = SqliteJobStore(data_dir / "asyncml.db")
+    broadcast = Broadcast(each_job_end=settings.each_job_end)
+    pipeline = PipelineProcess(settings)
+    metrics = Metrics(store, pipeline.queue_depth, broadcast)
+    pipeline.publisher = publisher = MeteredPublisher(broadcast, metrics)
+    ports = Ports(
+        settings=settings,
+        store=store,
+        stream=pipeline,
+        bucket=FolderBucket(data_dir / "bucket", settings.bucket_name),
+        runner=_StartsElsewhere(),
+        publisher=publisher,
+        clock=SystemClock(),
+    )
+    return ApiRuntime(settings, ports, broadcast, metrics, store, pipeline)
+
+
+def _local(settings: Settings) -> Settings:
+    if settings.error_prefix is None and not settings.model_url and not settings.entry_point:
+        # The bundled demo model marks a record it cannot score: those count as failed.
+        return replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
+    return settings

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from asyncml.local.api.server import create_app
-from asyncml.local.wiring import LocalRuntime, build_runtime
+from asyncml.local.wiring import build_runtime
 from asyncml.settings import Settings
 from asyncml.transform_emulator.demo_model import DemoModel, start_demo_model
 
@@ -28,7 +28,7 @@ KA_INTERVAL = 0.2  # fast keep-alives, so a test sees several
 class LiveServer:
     port: int
     api_key: str
-    runtime: LocalRuntime
+    runtime: Any  # LocalRuntime, or ApiRuntime (tests/e2e/test_pipeline_process.py)
 
     @property
     def url(self) -> str:
@@ -81,9 +81,12 @@ def demo_model() -> Iterator[DemoModel]:
         yield model
 
 
-def run_server(settings: Settings, **app_options: Any) -> Iterator[LiveServer]:
-    """`app_options` go to `create_app` (a lower limit, say)."""
-    runtime = build_runtime(settings)
+def run_server(
+    settings: Settings, build: Callable[[Settings], Any] = build_runtime, **app_options: Any
+) -> Iterator[LiveServer]:
+    """`app_options` go to `create_app` (a lower limit, say); `build` makes the runtime (the whole
+    stack in this process by default; `build_api_runtime`: its pipeline in a child process)."""
+    runtime = build(settings)
     app = create_app(runtime, API_KEY, ka_interval=KA_INTERVAL, **app_options)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

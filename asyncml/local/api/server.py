@@ -122,20 +122,21 @@ def create_app(
     )
 
     async def healthz(_: Request) -> JSONResponse:
-        stream: Any = runtime.ports.stream
-        depth = len(stream) if hasattr(stream, "__len__") else None
         subscribers = {
             "onJobUpdated": len(topics.jobs),
             "onJobsMoved": len(topics.moves),
             "onBatchUpdated": len(topics.batches),
         }
-        health = getattr(runtime, "model_health", None)
-        model = health() if health else {"status": "external"}
+        # The buffer and the model are the pipeline's (in another process by default): asked off the loop.
+        health = getattr(runtime, "pipeline_health", None)
+        pipeline = await asyncio.to_thread(health) if health else {}
+        model = pipeline.get("model") or {"status": "external"}
         down = model.get("status") == "down"  # jobs are still accepted; they run once it is back
         s = runtime.ports.settings  # the dashboard counts down to the next seal from these
         batching: dict[str, Any] = {"batchSize": s.batch_size, "batchWindowSeconds": s.batch_window}
-        batching["sealInSeconds"] = stream.seal_in() if hasattr(stream, "seal_in") else None
+        batching["sealInSeconds"] = pipeline.get("sealInSeconds")
         status = "degraded" if down else "ok"
+        depth = pipeline.get("queueDepth")
         body = {"status": status, "queueDepth": depth, **batching, "subscribers": subscribers, "model": model}
         return JSONResponse(body, status_code=503 if down else 200)
 
@@ -202,7 +203,7 @@ def serve(settings: Settings) -> None:
     """`asyncml serve`: the local stack on settings.host:settings.port until interrupted."""
     import uvicorn
 
-    from asyncml.local.wiring import build_runtime
+    from asyncml.local.wiring import build_api_runtime, build_runtime
 
     api_key = settings.api_key or load_or_create_api_key(settings.data_dir)
     base = f"http://{settings.host}:{settings.port}"
@@ -216,7 +217,7 @@ def serve(settings: Settings) -> None:
         print(f"asyncml: dashboard {base}/#apiKey={quote(api_key, safe='')}", flush=True)
         print(f"asyncml: API key   {api_key}  (header x-api-key)", flush=True)
 
-    runtime = build_runtime(settings)
+    runtime = build_api_runtime(settings) if settings.pipeline_process else build_runtime(settings)
     configure_logging()
 
     class Server(uvicorn.Server):
