@@ -9,7 +9,7 @@ stack's table, stream and bucket from template.yaml, the functions' environment)
   direct-resolver event shape of tests/events;
 - the Kinesis event source mapping is played by reading the shard BatchSize records at a time
   (template.yaml's BatchSize) and invoking `workers/batcher.py` once per read: at 1,000 submits/s
-  over ~4 on-demand shards a shard gets ~250 records/s, so BatchSize fills well inside the window;
+  over the template's 2 shards a shard gets ~500 records/s, so BatchSize fills well inside the window;
 - each batch file's S3 ObjectCreated event invokes `workers/transform_starter.py` (TriggerType s3);
   with TriggerType schedule (`--trigger schedule`, or the template's default), the rate rule's
   scheduled event invokes it instead, tick after tick until one starts nothing, and SageMaker plays
@@ -89,6 +89,8 @@ DDB_PITR_PER_GB_MONTH = 0.20  # continuous backups, per GB-month of table size
 KINESIS_OD_PER_STREAM_HOUR = 0.04  # on-demand stream
 KINESIS_OD_PER_GB_IN = 0.08  # on-demand data ingested, each record rounded up to 1 KB
 KINESIS_OD_PER_GB_OUT = 0.04  # on-demand data retrieved, each record rounded up to 1 KB
+KINESIS_PER_SHARD_HOUR = 0.015  # provisioned stream, per shard
+KINESIS_PER_M_PUT_UNITS = 0.014  # provisioned: each record's 25 KB payload units, per million
 S3_PER_1K_PUT = 0.005  # PUT, COPY, POST, LIST
 S3_PER_1K_GET = 0.0004  # GET, HEAD and the rest
 LOGS_PER_GB_INGESTED = 0.50  # CloudWatch Logs, standard class (event bytes + 26 bytes per event)
@@ -194,6 +196,7 @@ class Stats:
     log_events: Counter[str] = field(default_factory=Counter)
     publishes: Counter[str] = field(default_factory=Counter)  # AppSync requests, by actor
     kinesis_in_kb: int = 0
+    kinesis_put_units: int = 0  # provisioned streams bill PUT payload units of 25 KB, per record
     kinesis_out_kb: int = 0
     transform_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     data_keys: list[str] = field(default_factory=list)  # batch files written: S3 events to send
@@ -250,10 +253,9 @@ class Meter:
             if service == "dynamodb":
                 self._dynamodb(actor, op, params, parsed, ok)
             elif (service, op) == ("kinesis", "PutRecords"):
-                self.s.kinesis_in_kb += sum(
-                    math.ceil((len(r["Data"]) + len(r["PartitionKey"].encode())) / 1024)
-                    for r in params["Records"]
-                )
+                sizes = [len(r["Data"]) + len(r["PartitionKey"].encode()) for r in params["Records"]]
+                self.s.kinesis_in_kb += sum(math.ceil(n / 1024) for n in sizes)
+                self.s.kinesis_put_units += sum(math.ceil(n / (25 * 1024)) for n in sizes)
             elif (service, op) == ("kinesis", "GetRecords"):
                 self.s.kinesis_out_kb += sum(
                     math.ceil((len(r["Data"]) + len(r["PartitionKey"].encode())) / 1024)
@@ -709,6 +711,7 @@ def template_facts(trigger: str | None = None) -> dict[str, Any]:
     return {
         "handlers": handlers,
         "stream_mode": resolve(res["Stream"]["Properties"]["StreamModeDetails"]["StreamMode"]),
+        "shards": int(params["ShardCount"]["Default"]),
         "memory": {
             n: res[lid]["Properties"].get("MemorySize", default_memory) for n, lid in FUNCTIONS.items()
         },
@@ -1167,8 +1170,27 @@ class Report:
                 break
         self.p()
 
+    def _kinesis(self, hours: float, per_m: float) -> tuple[str, str, float]:
+        f, s, day = self.facts, self.s, f"at {JOBS_PER_DAY:,} jobs/day"
+        if f["stream_mode"] == "ON_DEMAND":
+            gb_in, gb_out = s.kinesis_in_kb * per_m / 1024**2, s.kinesis_out_kb * per_m / 1024**2
+            dollars = (
+                hours * KINESIS_OD_PER_STREAM_HOUR
+                + gb_in * KINESIS_OD_PER_GB_IN
+                + gb_out * KINESIS_OD_PER_GB_OUT
+            )
+            what = (
+                f"{hours:.0f} stream-hours ({day}), {gb_in:.2f} GB in, {gb_out:.2f} GB out (1 KB per record)"
+            )
+            return "Kinesis on-demand", what, dollars
+        # A provisioned stream bills its shard-hours and PUT payload units; reading is free.
+        units = s.kinesis_put_units * per_m
+        dollars = f["shards"] * hours * KINESIS_PER_SHARD_HOUR + units * KINESIS_PER_M_PUT_UNITS / 1e6
+        what = f"{f['shards']} shards x {hours:.0f} h ({day}), {units:,.0f} PUT payload units of 25 KB"
+        return "Kinesis provisioned", what, dollars
+
     def costs(self) -> None:
-        f, s, per_m = self.facts, self.s, 1_000_000 / self.n
+        f, per_m = self.facts, 1_000_000 / self.n
         lines: list[tuple[str, str, float, float]] = []  # part, what, today, the seed
 
         def cost(part: str, what: str, today: float, seed: float | None = None) -> None:
@@ -1211,17 +1233,8 @@ class Report:
         if f["pitr"]:  # billed on the table's size; global secondary indexes are not backed up
             what = f"the table's {table_gb:.2f} GB for {months:.1f} months"
             cost("DynamoDB PITR", what, table_gb * months * DDB_PITR_PER_GB_MONTH)
-        if f["stream_mode"] != "ON_DEMAND":
-            raise NotImplementedError("a provisioned stream: price its shard-hours and PUT units")
         hours = 24 * 1_000_000 / JOBS_PER_DAY
-        gb_in, gb_out = s.kinesis_in_kb * per_m / 1024**2, s.kinesis_out_kb * per_m / 1024**2
-        kinesis = (
-            hours * KINESIS_OD_PER_STREAM_HOUR + gb_in * KINESIS_OD_PER_GB_IN + gb_out * KINESIS_OD_PER_GB_OUT
-        )
-        what = (
-            f"{hours:.0f} stream-hours (at {JOBS_PER_DAY:,} jobs/day), {gb_in:.2f} GB in, {gb_out:.2f} GB out"
-        )
-        cost("Kinesis on-demand", what + " (1 KB per record)", kinesis)
+        cost(*self._kinesis(hours, per_m))
         put, get = self.s3_put * per_m, self.s3_get * per_m
         cost(
             "S3 requests",

@@ -28,8 +28,11 @@ def test_the_stream_mapping_never_splits_a_batch_and_never_retries_forever() -> 
 def test_the_default_batch_is_large_and_its_event_fits_lambda() -> None:
     params = template()["Parameters"]
     size, window = params["BatchSize"]["Default"], params["BatchWindow"]["Default"]
-    # At 100 jobs/s over the 4 shards an on-demand stream starts with, a file holds >= 500 records.
-    assert 100 / 4 * window >= 500 and size >= 5000
+    # At 100 jobs/s over the default shards (or the 4 an on-demand stream starts with), a file
+    # holds >= 500 records; the shards carry 1,000 jobs/s (1,000 records/s each) with room to spare.
+    shards = params["ShardCount"]["Default"] or 4
+    assert 100 / shards * window >= 500 and size >= 5000
+    assert 1000 / shards <= 500
     # What one record costs in the event Lambda hands the batcher (the documented shape).
     record = load_event("kinesis")["Records"][0]
     data = json.dumps(
