@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from asyncml import batch_files
@@ -10,7 +10,14 @@ from asyncml.model import BATCH_TERMINAL, Batch, BatchStatus, Job, JobMove, Jobs
 from asyncml.ports import Ports
 
 
-def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: datetime) -> Batch | None:
+def seal_batch(
+    ports: Ports,
+    job_ids: Sequence[str],
+    *,
+    seed: str,
+    first_seen: datetime,
+    payloads: Mapping[str, str] | None = None,
+) -> Batch | None:
     """Write one batch file for the jobs among `job_ids` that are still QUEUED; None if there are none.
 
     A job is inferred at most once whatever the stream replays: each job is claimed (a conditional
@@ -18,7 +25,10 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
     its batch claimed, so two batch files never share a job. `seed` and `first_seen` fix the batch
     id, so a replay of the same stream batch finishes this batch; a replay that starts elsewhere
     gets another id and finds the jobs claimed already. Order: claim, batch record (with the exact
-    count), file, announce. A crash before the file leaves BATCHED jobs the replay writes."""
+    count), file, announce. A crash before the file leaves BATCHED jobs the replay writes.
+
+    `payloads` (job id -> payload, from the stream's own records, locally) spares reading the
+    jobs for a batch sealed for the first time: the claim says which are still QUEUED."""
     batch_id = batch_files.make_batch_id(first_seen, seed)
     key = batch_files.input_key(batch_id, ports.settings.file_extension)
     batch = ports.store.get_batch(batch_id)
@@ -27,8 +37,12 @@ def seal_batch(ports: Ports, job_ids: Sequence[str], *, seed: str, first_seen: d
         # which its own newer stream record brings to a new batch.
         return batch
     unique = list(dict.fromkeys(job_ids))
-    jobs = ports.store.get_jobs(unique)
     now = ports.clock.now()
+    if batch is None and payloads is not None and all(i in payloads for i in unique):
+        moves = [JobMove(i, JobStatus.BATCHED, batch_id=batch_id) for i in unique]
+        records = [batch_files.Record(i, payloads[i]) for i in ports.store.move_job_ids(moves, now)]
+        return _write(ports, None, batch_id, records, now) if records else None
+    jobs = ports.store.get_jobs(unique)
     owned = _owned(jobs, set(), batch_id)
     if batch is None or not owned:
         # Claim unless an earlier attempt did (its record exists only after its claim). A record

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 
-SealFn = Callable[[list[str], datetime], None]
+# The ids of one batch, when the first of them arrived, and the payloads the stream carried.
+SealFn = Callable[[list[str], datetime, dict[str, str]], None]
 
 
 class Buffer:
@@ -30,13 +31,20 @@ class Buffer:
         self.window = window
         self.clock = clock
         self._ids: deque[str] = deque()
+        # What the records carry beside the ids, so the seal need not read the jobs back.
+        self._payloads: dict[str, str] = {}
         self._first_seen: datetime | None = None
         self._first_mono = 0.0
         self._grown = asyncio.Event()
         self._retry_in = RETRY_FIRST_S
 
     def put(self, jobs: Sequence[Job]) -> None:
-        self.put_ids([j.job_id for j in jobs])
+        self.put_records([(j.job_id, j.payload) for j in jobs])
+
+    def put_records(self, records: Sequence[tuple[str, str]]) -> None:
+        """(job id, payload) pairs, as the pipeline process gets them from the API's."""
+        self._payloads.update(records)
+        self.put_ids([job_id for job_id, _ in records])
 
     def put_ids(self, job_ids: Sequence[str]) -> None:
         if not job_ids:
@@ -75,9 +83,12 @@ class Buffer:
                 ids = [self._ids.popleft() for _ in range(take)]
                 self._first_seen = self.clock.now() if self._ids else None
                 self._first_mono = time.monotonic()
+                payloads = {i: p for i in ids if (p := self._payloads.get(i)) is not None}
                 try:
-                    seal(ids, first_seen)
+                    seal(ids, first_seen, payloads)
                     self._retry_in = RETRY_FIRST_S
+                    for i in payloads:
+                        self._payloads.pop(i, None)
                 except Exception:
                     # Like a Lambda error on a Kinesis batch: the same records come again, after a
                     # backoff. They are still QUEUED in the store, so nothing is lost meanwhile.

@@ -6,7 +6,8 @@ its own, so each has a core. They share what the cloud's functions share: the st
 WAL mode: one writer at a time, readers beside it) and the bucket (the data dir's folder). What
 Kinesis and AppSync carry between the functions goes over one socket pair, as pickled messages:
 
-- API -> pipeline: ("put", job ids) for the stream; ("ask", n) for /healthz and /metrics;
+- API -> pipeline: ("put", [(job id, payload)]) for the stream (the payloads spare the seal a
+  read); ("ask", n) for /healthz and /metrics;
 - pipeline -> API: ("ready", info) once it runs, or ("failed", exception) if it cannot start;
   ("jobs", [Job]), ("moves", JobsMoved), ("batch", Batch) for the API's Publisher to deliver;
   ("answer", (n, health)).
@@ -86,7 +87,7 @@ class PipelineProcess:
     def put(self, jobs: Sequence[Job]) -> None:
         # Never raises: the jobs are stored QUEUED already, and a child that misses them (down, or
         # starting again) finds them in the store when it starts.
-        self._send(("put", [j.job_id for j in jobs]))
+        self._send(("put", [(j.job_id, j.payload) for j in jobs]))
 
     # -- lifecycle
     def start(self) -> dict[str, Any]:
@@ -250,7 +251,7 @@ async def _run(settings: Settings, conn: Connection) -> None:
 
     def handle(kind: str, arg: Any) -> None:
         if kind == "put":
-            runtime.buffer.put_ids(arg)
+            runtime.buffer.put_records(arg)
         elif kind == "ask":
             send(("answer", (arg, runtime.pipeline_health())))
         else:

@@ -27,11 +27,12 @@ class Triggers:
         self.ports = ports
         self.runner = runner
 
-    def seal(self, job_ids: list[str], first_seen: datetime) -> None:
+    def seal(self, job_ids: list[str], first_seen: datetime, payloads: dict[str, str] | None = None) -> None:
         """Kinesis event source -> batcher; in trigger "s3" the new file starts its transform at once."""
         # A fresh seed per seal: locally nothing replays a seal (a killed one is finished by
         # `recover`), and a job retried within the second of its first batch must get a new batch.
-        batch = batcher.seal_batch(self.ports, job_ids, seed=uuid.uuid4().hex, first_seen=first_seen)
+        seed = uuid.uuid4().hex
+        batch = batcher.seal_batch(self.ports, job_ids, seed=seed, first_seen=first_seen, payloads=payloads)
         if batch is not None:
             log.info("batch %s sealed: %d job(s)", batch.batch_id, batch.job_count)
         if batch is not None and self.ports.settings.trigger == "s3":

@@ -16,12 +16,13 @@ from tests.fakes import FakeClock
 def jobs(*ids: str) -> list[Job]:
     now = FakeClock().now()
     return [
-        Job(job_id=i, status=JobStatus.QUEUED, payload="1", submitted_at=now, updated_at=now) for i in ids
+        Job(job_id=i, status=JobStatus.QUEUED, payload=f"p-{i}", submitted_at=now, updated_at=now)
+        for i in ids
     ]
 
 
 async def run_until(buf: Buffer, seals: list[list[str]], count: int, seal=None) -> None:  # type: ignore[no-untyped-def]
-    task = asyncio.create_task(buf.run(seal or (lambda ids, _t: seals.append(ids))))
+    task = asyncio.create_task(buf.run(seal or (lambda ids, _t, _p: seals.append(ids))))
     try:
         for _ in range(200):
             if len(seals) >= count:
@@ -46,9 +47,11 @@ async def test_a_failed_seal_is_retried_with_the_same_jobs(monkeypatch: pytest.M
     buf = Buffer(batch_size=2, window=0.0, clock=FakeClock())
     attempts: list[list[str]] = []
     seals: list[list[str]] = []
+    carried: list[dict[str, str]] = []
 
-    def flaky(ids: list[str], _first_seen: datetime) -> None:
+    def flaky(ids: list[str], _first_seen: datetime, payloads: dict[str, str]) -> None:
         attempts.append(ids)
+        carried.append(payloads)
         if len(attempts) == 1:
             raise OSError("disk full")
         seals.append(ids)
@@ -57,6 +60,8 @@ async def test_a_failed_seal_is_retried_with_the_same_jobs(monkeypatch: pytest.M
     await run_until(buf, seals, 1, seal=flaky)
     assert attempts == [["a", "b"], ["a", "b"]]
     assert seals == [["a", "b"]]
+    # the payloads the records carried come again with them, then are let go
+    assert carried == [{"a": "p-a", "b": "p-b"}] * 2 and buf._payloads == {}
 
 
 def test_seal_in_counts_down_the_window_of_the_waiting_jobs() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from asyncml import batch_files, queries, results
+from asyncml import batch_files, batcher, queries, results
 from asyncml.local.triggers import Triggers
 from asyncml.model import BatchStatus, JobMove, JobStatus
 from asyncml.ports import Ports
@@ -60,3 +60,29 @@ def test_a_seal_killed_after_its_claim_is_finished_on_restart(ports: Ports) -> N
     lines = b"".join(ports.bucket.read_chunks(batch.input_key)).decode().splitlines()
     assert sorted(line.split(",")[0] for line in lines) == sorted(ids)
     assert batch.status is BatchStatus.PROCESSING and picked["started"] == 1
+
+
+def test_a_seal_given_the_streams_payloads_writes_the_same_file_without_reading_the_jobs(
+    ports: Ports,
+) -> None:
+    # GIVEN three queued jobs, one of them cancelled since it was put on the stream
+    jobs = submit_jobs(ports, [SubmitInput("1,2"), SubmitInput("3,4"), SubmitInput("5,6")])
+    ports.store.move_jobs([JobMove(jobs[1].job_id, JobStatus.CANCELLED)], ports.clock.now())
+    reads: list[list[str]] = []
+    real = ports.store.get_jobs
+
+    def counted(ids: Any) -> Any:
+        reads.append(list(ids))
+        return real(ids)
+
+    store: Any = ports.store
+    store.get_jobs = counted
+    # WHEN the buffer seals them with the payloads its records carried
+    ids = [j.job_id for j in jobs]
+    batch = batcher.seal_batch(ports, ids, seed="s", first_seen=ports.clock.now(),
+                               payloads={j.job_id: j.payload for j in jobs})  # fmt: skip
+    # THEN the file holds the two the claim took, with their payloads, and no job was read back
+    assert batch is not None and batch.job_count == 2 and reads == []
+    lines = b"".join(ports.bucket.read_chunks(batch.input_key)).decode().splitlines()
+    assert lines == [f"{jobs[0].job_id},1,2", f"{jobs[2].job_id},5,6"]
+    assert [j.status for j in real(ids)] == [JobStatus.BATCHED, JobStatus.CANCELLED, JobStatus.BATCHED]
