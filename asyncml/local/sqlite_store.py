@@ -43,7 +43,12 @@ class SqliteJobStore:
         # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
         self._path, self._local, self._readers = path, threading.local(), list[sqlite3.Connection]()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
-        self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + layout.SCHEMA)
+        # A checkpoint every 10,000 pages (~40 MB of WAL) instead of SQLite's 1,000: the index pages
+        # every move rewrites are copied back to the database once per checkpoint, not ten times.
+        self._db.executescript(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+            + layout.SCHEMA
+        )
         for suffix in ("-wal", "-shm"):
             narrow(path.with_name(path.name + suffix), FILE_MODE)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
