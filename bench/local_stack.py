@@ -329,13 +329,9 @@ def run_http(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
     rows = []
-    # The floor runs first, alone: the server and its model are not started yet.
     chunk = [{"payload": IRIS[i % 4]} for i in range(500)]
-    floor, floor_cpu = floor_rate(
-        args.jobs, json.dumps({"query": SUBMIT_MANY, "variables": {"i": chunk}}).encode()
-    )
-    rows.append(("one-process floor, same records (bench/local_floor.py)", f"{floor:,.0f} records/s"))
-    rows.append(("one-process floor, records per CPU second", f"{floor_cpu:,.0f}"))
+    body = json.dumps({"query": SUBMIT_MANY, "variables": {"i": chunk}}).encode()
+    floors: list[tuple[float, float]] = []
     variants: list[tuple[str, str | None, str]] = [("", None, SUBMIT_MANY)]
     if args.strawberry:
         variants.append((" (submitJobs via strawberry)", None, SUBMIT_MANY_ALIASED))
@@ -344,12 +340,22 @@ def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
     rates: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     for _ in range(args.rounds):
+        # The floor runs alone, before each round (no server or model is up): its rate moves from
+        # run to run on a shared machine as much as asyncml's, so each round gets its own.
+        floors.append(floor_rate(args.jobs, body))
         for label, src, query in variants:
             rate, used, more = throughput_once(args, src, query)
             rates.setdefault(label, []).append(rate)
             cpu.setdefault(label, []).append(used)
             if label == "":
                 rows += more
+    floor = statistics.median(f for f, _ in floors)
+    floor_cpu = statistics.median(c for _, c in floors)
+    shown_floors = ", ".join(f"{f:,.0f}" for f, _ in floors)
+    rows.insert(
+        0, ("one-process floor, same records (bench/local_floor.py), per round", f"{shown_floors} records/s")
+    )
+    rows.insert(1, ("one-process floor, records per CPU second (median)", f"{floor_cpu:,.0f}"))
     name = f"end to end, {args.jobs:,} jobs, submitJobs of 500, 1 subscriber, batch size {args.batch_size}"
     mine = statistics.median(rates[""])
     for label, values in rates.items():
@@ -359,7 +365,8 @@ def run_throughput(args: argparse.Namespace) -> list[tuple[str, str]]:
         rows.append(("records per CPU second of asyncml serve and its children" + label, per_cpu))
         share = args.jobs / statistics.median(cpu[label]) / floor_cpu
         rows.append(("asyncml / floor, per CPU second" + label, f"**{share:.1%}**"))
-        rows.append(("asyncml / floor" + label, f"**{statistics.median(values) / floor:.1%}** (aim >= 40%)"))
+        ratio = statistics.median(values) / floor
+        rows.append(("asyncml / floor (medians)" + label, f"**{ratio:.1%}** (aim >= 40%)"))
         if label:
             rows.append((f"gain over{label}", f"**{mine / statistics.median(values):.2f}x**"))
             cpu_gain = statistics.median(cpu[label]) / statistics.median(cpu[""])
