@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
+import pickle
+from datetime import UTC, datetime
+
 import pytest
 
-from asyncml.model import BatchStatus, JobStatus, can_move_batch, can_move_job
+from asyncml.model import BatchStatus, Job, JobStatus, can_move_batch, can_move_job
 
 Q, B, P, C, F, X = (
     JobStatus[s] for s in ("QUEUED", "BATCHED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
@@ -25,3 +29,20 @@ def test_finished_batches_stay_finished() -> None:
     assert can_move_batch(BatchStatus.BATCHED, BatchStatus.COMPLETED)
     assert not can_move_batch(BatchStatus.COMPLETED, BatchStatus.PROCESSING)
     assert not can_move_batch(BatchStatus.FAILED, BatchStatus.COMPLETED)
+
+
+def test_a_job_crosses_to_another_process_whole() -> None:
+    # The local pipeline process pickles every job it ends to the API's: every field, none dropped
+    # (a field added to Job must be added to its __reduce__ too, or this fails).
+    t = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    values = {f.name: f"v-{f.name}" for f in dataclasses.fields(Job)}
+    values |= {
+        "status": JobStatus.FAILED,
+        "submitted_at": t,
+        "updated_at": t,
+        "completed_at": t,
+        "attempt": 3,
+    }
+    job = Job(**values)
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert len(job.__reduce__()[1]) == len(dataclasses.fields(Job))
