@@ -64,6 +64,13 @@ class JobStore(Protocol):
         """The ids of every job in the batch, whatever its status (no order promised)."""
         ...
 
+    def move_batch_jobs(
+        self, batch_id: str, status: JobStatus, now: datetime, *, transform_job_name: str | None = None
+    ) -> list[str]:
+        """`move_job_ids` for every job in the batch (`batch_job_ids`), each conditional as a JobMove
+        with `in_batch=batch_id` is: the ids that moved (no order promised)."""
+        ...
+
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
         """How many jobs are stored in each status (a status with none may be left out)."""
         ...

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from asyncml import batch_files, queries
-from asyncml.model import Batch, BatchStatus, JobMove, JobsMoved, JobStatus
+from asyncml.model import Batch, BatchStatus, JobsMoved, JobStatus
 from asyncml.ports import Ports
 from asyncml.settings import Settings
 
@@ -43,11 +43,8 @@ def mark_processing(ports: Ports, batches: Sequence[Batch], job_name: str | None
         moved_batches.append(moved)
         ports.publisher.publish_batch(moved)
         name, in_batch = moved.transform_job_name, batch.batch_id
-        moves = [
-            JobMove(i, JobStatus.PROCESSING, transform_job_name=name, in_batch=in_batch)
-            for i in ports.store.batch_job_ids(batch.batch_id)
-        ]
-        if moved_ids := tuple(ports.store.move_job_ids(moves, now)):
+        ids = ports.store.move_batch_jobs(in_batch, JobStatus.PROCESSING, now, transform_job_name=name)
+        if moved_ids := tuple(ids):
             ports.publisher.publish_moves(JobsMoved(JobStatus.PROCESSING, moved_ids, now, in_batch, name))
     return moved_batches
 

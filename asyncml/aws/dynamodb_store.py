@@ -204,6 +204,15 @@ class DynamoJobStore:
         # The index lags the table by a moment; drop a job that moved out of the asked status since.
         return Page([j for j in jobs if status is None or j.status is status], token)
 
+    def move_batch_jobs(
+        self, batch_id: str, status: JobStatus, now: datetime, *, transform_job_name: str | None = None
+    ) -> list[str]:
+        moves = [
+            JobMove(i, status, transform_job_name=transform_job_name, in_batch=batch_id)
+            for i in self.batch_job_ids(batch_id)
+        ]
+        return self.move_job_ids(moves, now)
+
     def batch_job_ids(self, batch_id: str) -> list[str]:
         where = Listing(items.BY_BATCH, "batchKey", items.sources(batch_id), items.JOB)
         ids: dict[str, None] = {}

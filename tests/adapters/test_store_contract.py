@@ -265,6 +265,23 @@ def test_a_batchs_job_ids_are_every_job_in_it_whatever_its_status(store: Any) ->
     assert store.batch_job_ids("nope") == []
 
 
+def test_a_batchs_jobs_move_together_each_on_its_own_condition(store: Any) -> None:
+    store.create_jobs([job(i) for i in range(30)])
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(20)], T0)
+    store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b2") for i in range(20, 30)], T0)
+    store.move_jobs([JobMove("job-0003", JobStatus.COMPLETED, result="r", in_batch="b1")], T0)  # further on
+    later = T0 + timedelta(seconds=1)
+    moved = store.move_batch_jobs("b1", JobStatus.PROCESSING, later, transform_job_name="t1")
+    assert sorted(moved) == [f"job-{i:04d}" for i in range(20) if i != 3]
+    after = store.get_jobs([f"job-{i:04d}" for i in range(30)])
+    assert {(j.status, j.transform_job_name, j.updated_at) for j in after[:20] if j.job_id != "job-0003"} == {
+        (JobStatus.PROCESSING, "t1", later)
+    }
+    assert after[3].status is JobStatus.COMPLETED and after[3].result == "r"
+    assert {j.status for j in after[20:]} == {JobStatus.BATCHED}  # b2's own
+    assert store.move_batch_jobs("b1", JobStatus.PROCESSING, later, transform_job_name="t1") == []
+
+
 def test_many_retries_queue_each_failed_job_once(store: Any) -> None:
     store.create_jobs([job(i) for i in range(8)])
     store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.FAILED, error="boom") for i in range(6)], T0)
