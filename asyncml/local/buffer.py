@@ -30,9 +30,8 @@ class Buffer:
         self.batch_size = batch_size
         self.window = window
         self.clock = clock
-        self._ids: deque[str] = deque()
-        # What the records carry beside the ids, so the seal need not read the jobs back.
-        self._payloads: dict[str, str] = {}
+        # (job id, payload): what the records carry, so the seal need not read the jobs back.
+        self._records: deque[tuple[str, str]] = deque()
         self._first_seen: datetime | None = None
         self._first_mono = 0.0
         self._grown = asyncio.Event()
@@ -43,63 +42,56 @@ class Buffer:
 
     def put_records(self, records: Sequence[tuple[str, str]]) -> None:
         """(job id, payload) pairs, as the pipeline process gets them from the API's."""
-        self._payloads.update(records)
-        self.put_ids([job_id for job_id, _ in records])
-
-    def put_ids(self, job_ids: Sequence[str]) -> None:
-        if not job_ids:
+        if not records:
             return
-        if not self._ids:
+        if not self._records:
             self._first_seen = self.clock.now()
             self._first_mono = time.monotonic()
-        self._ids.extend(job_ids)
+        self._records.extend(records)
         self._grown.set()
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._records)
 
     def seal_in(self) -> float | None:
         """Seconds until the window of the waiting jobs closes (0 if overdue); None when none wait."""
-        if not self._ids:
+        if not self._records:
             return None
         return max(0.0, self._first_mono + self.window - time.monotonic())
 
     async def run(self, seal: SealFn) -> None:
-        """Call `seal(ids, first_seen)` for each batch, forever (cancel to stop)."""
+        """Call `seal(ids, first_seen, payloads)` for each batch, forever (cancel to stop)."""
         while True:
-            if not self._ids:
+            if not self._records:
                 self._grown.clear()
                 await self._grown.wait()
             deadline = self._first_mono + self.window
-            while len(self._ids) < self.batch_size and (left := deadline - time.monotonic()) > 0:
+            while len(self._records) < self.batch_size and (left := deadline - time.monotonic()) > 0:
                 self._grown.clear()
                 try:
                     await asyncio.wait_for(self._grown.wait(), left)
                 except TimeoutError:
                     break
-            while self._ids:
+            while self._records:
                 first_seen = self._first_seen or self.clock.now()
-                take = min(self.batch_size, len(self._ids))
-                ids = [self._ids.popleft() for _ in range(take)]
-                self._first_seen = self.clock.now() if self._ids else None
+                take = min(self.batch_size, len(self._records))
+                records = [self._records.popleft() for _ in range(take)]
+                self._first_seen = self.clock.now() if self._records else None
                 self._first_mono = time.monotonic()
-                payloads = {i: p for i in ids if (p := self._payloads.get(i)) is not None}
                 try:
-                    seal(ids, first_seen, payloads)
+                    seal([i for i, _ in records], first_seen, dict(records))
                     self._retry_in = RETRY_FIRST_S
-                    for i in payloads:
-                        self._payloads.pop(i, None)
                 except Exception:
                     # Like a Lambda error on a Kinesis batch: the same records come again, after a
                     # backoff. They are still QUEUED in the store, so nothing is lost meanwhile.
                     log.exception(
-                        "sealing a batch of %d jobs failed; retrying in %gs", len(ids), self._retry_in
+                        "sealing a batch of %d jobs failed; retrying in %gs", len(records), self._retry_in
                     )
-                    self._ids.extendleft(reversed(ids))
+                    self._records.extendleft(reversed(records))
                     self._first_seen = first_seen
                     await asyncio.sleep(self._retry_in)
                     self._retry_in = min(self._retry_in * 2, RETRY_MAX_S)
                     break
-                if len(self._ids) < self.batch_size:
+                if len(self._records) < self.batch_size:
                     break
                 await asyncio.sleep(0)  # let the API answer between back-to-back full batches
