@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -111,23 +112,9 @@ class DynamoJobStore:
 
     def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
         stamps = items.ts(now), items.expires_at(now, self._ttl_days)
-        ids = [m.job_id for m in moves]
         updates = [self._move_update(m, stamps) for m in moves]
-        first: dict[str, int] = {}
-        if len(updates) <= 2:
-            for n, item in enumerate(map(self._io.update, updates)):
-                if item is not None:
-                    first.setdefault(ids[n], n)
-        else:
-            for batch in _rounds(ids):
-                # What each transaction applied is all that is asked: no BatchGetItem after it.
-                chunks = transact_chunks(updates, batch)
-                applied = self._pool.map(lambda c: self._io.update_many([updates[n] for n in c]), chunks)
-                for chunk, oks in zip(chunks, applied, strict=True):
-                    for n, ok in zip(chunk, oks, strict=True):
-                        if ok:
-                            first.setdefault(ids[n], n)
-        return sorted(first, key=first.__getitem__)
+        # What each transaction applied is all that is asked: no BatchGetItem after it.
+        return [i for i, _ in self._applied([m.job_id for m in moves], updates, read_back=False)]
 
     def _move_update(self, move: JobMove, stamps: tuple[str, int | None]) -> Update:
         stamp, expires = stamps
@@ -162,29 +149,41 @@ class DynamoJobStore:
     def _apply(self, ids: list[str], updates: list[Update]) -> list[Job]:
         """Apply each job's conditional update; the jobs that moved, as stored after, each once,
         in the order of their first move."""
-        after: dict[str, tuple[int, Job]] = {}
+        return [job for _, job in self._applied(ids, updates, read_back=True) if job is not None]
+
+    def _applied(
+        self, ids: list[str], updates: list[Update], *, read_back: bool
+    ) -> list[tuple[str, Job | None]]:
+        """The ids that moved, each once, in the order of their first move; with `read_back`, each
+        with its job as stored after."""
+        after: dict[str, tuple[int, Job | None]] = {}
         if len(updates) <= 2:  # one UpdateItem each returns the item: no read-back
             for n, item in enumerate(map(self._io.update, updates)):
                 if item is not None:
                     after[ids[n]] = (after.get(ids[n], (n, None))[0], items.job_from_item(item))
-            return [job for _, job in sorted(after.values(), key=lambda p: p[0])]
-        for batch in _rounds(ids):
-            # Chunks of one transaction each, concurrently: a .out file's 500 moves take the time
-            # of one transaction and one read, not five of each.
-            chunks = transact_chunks(updates, batch)
-            for moved in self._pool.map(lambda c: self._move_chunk(ids, updates, c), chunks):
-                for n, job in moved:
-                    after[job.job_id] = (after.get(job.job_id, (n, job))[0], job)
-        return [job for _, job in sorted(after.values(), key=lambda p: p[0])]
+        else:
+            for batch in _rounds(ids):
+                # Chunks of one transaction each, concurrently: a .out file's 500 moves take the
+                # time of one transaction and one read, not five of each.
+                chunks = transact_chunks(updates, batch)
+                move = functools.partial(self._move_chunk, ids, updates, read_back=read_back)
+                for moved in self._pool.map(move, chunks):
+                    for n, job_id, job in moved:
+                        after[job_id] = (after.get(job_id, (n, None))[0], job)
+        return [(i, job) for i, (_, job) in sorted(after.items(), key=lambda p: p[1][0])]
 
-    def _move_chunk(self, ids: list[str], updates: list[Update], chunk: list[int]) -> list[tuple[int, Job]]:
+    def _move_chunk(
+        self, ids: list[str], updates: list[Update], chunk: list[int], *, read_back: bool
+    ) -> list[tuple[int, str, Job | None]]:
         applied = self._io.update_many([updates[n] for n in chunk])
         first: dict[str, int] = {}
         for n, ok in zip(chunk, applied, strict=True):
             if ok:
                 first.setdefault(ids[n], n)
+        if not read_back:
+            return [(n, i, None) for i, n in first.items()]
         # Read back consistently: what the move stored (or a later move, if one came between).
-        return [(first[j.job_id], j) for j in self.get_jobs(list(first))]
+        return [(first[j.job_id], j.job_id, j) for j in self.get_jobs(list(first))]
 
     def list_jobs(
         self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
