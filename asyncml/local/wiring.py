@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from asyncml import record_errors
@@ -106,14 +107,9 @@ def build_runtime(
     """The whole local stack in this process; with `publisher`, updates go there instead of to
     this process's broadcast (the pipeline process hands them to the API's)."""
     clock = clock or SystemClock()
-    settings = _local(settings)
-    data_dir = private_dir(settings.data_dir)
-    narrow(data_dir, DIR_MODE)  # made by hand or by an older version: nothing in it is for others
-    store = SqliteJobStore(data_dir / "asyncml.db")
+    settings, data_dir, store, broadcast = _open(settings)
     bucket = FolderBucket(data_dir / "bucket", settings.bucket_name)
     buffer = Buffer(settings.batch_size, settings.batch_window, clock)
-    # The Publisher, and the topics the API's subscriptions listen on.
-    broadcast = Broadcast(each_job_end=settings.each_job_end)
     runner = EmulatorRunner(data_dir / "bucket", data_dir / "transforms")
     if settings.error_prefix:
         # Locally a mini-batch the model fails is split until the bad records stand alone; each
@@ -177,12 +173,8 @@ class _StartsElsewhere:
 
 
 def build_api_runtime(settings: Settings) -> ApiRuntime:
-    settings = _local(settings)
-    data_dir = private_dir(settings.data_dir)
-    narrow(data_dir, DIR_MODE)
-    # Opened (and its schema made or migrated) before the child opens it too.
-    store = SqliteJobStore(data_dir / "asyncml.db")
-    broadcast = Broadcast(each_job_end=settings.each_job_end)
+    # The store is opened (its schema made or migrated) before the child opens it too.
+    settings, data_dir, store, broadcast = _open(settings)
     pipeline = PipelineProcess(settings)
     metrics = Metrics(store, pipeline.queue_depth, broadcast)
     pipeline.publisher = publisher = MeteredPublisher(broadcast, metrics)
@@ -198,8 +190,13 @@ def build_api_runtime(settings: Settings) -> ApiRuntime:
     return ApiRuntime(settings, ports, broadcast, metrics, store, pipeline)
 
 
-def _local(settings: Settings) -> Settings:
+def _open(settings: Settings) -> tuple[Settings, Path, SqliteJobStore, Broadcast]:
+    """What both runtimes open first: the settings as the local stack reads them, the private data
+    dir, the store, and the broadcast (the Publisher, and the topics the API subscribes on)."""
     if settings.error_prefix is None and not settings.model_url and not settings.entry_point:
         # The bundled demo model marks a record it cannot score: those count as failed.
-        return replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
-    return settings
+        settings = replace(settings, error_prefix=record_errors.DEMO_ERROR_PREFIX[settings.content_type])
+    data_dir = private_dir(settings.data_dir)
+    narrow(data_dir, DIR_MODE)  # made by hand or by an older version: nothing in it is for others
+    store = SqliteJobStore(data_dir / "asyncml.db")
+    return settings, data_dir, store, Broadcast(each_job_end=settings.each_job_end)

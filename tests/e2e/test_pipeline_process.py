@@ -10,8 +10,7 @@ import asyncio
 import json
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from asyncml.local.wiring import build_api_runtime
 from asyncml.transform_emulator.demo_model import DemoModel
 from tests.browser.live_server import LiveServer as CliServer
 from tests.e2e.conftest import HELD, LiveServer, e2e_settings, run_server
+from tests.e2e.test_model_supervision import until
 from tests.e2e.test_subscription_filters import realtime_connection, subscribe
 
 IRIS = "5.1,3.5,1.4,0.2"
@@ -39,15 +39,6 @@ def server(tmp_path: Path, demo_model: DemoModel) -> Iterator[LiveServer]:
 def submit(server: LiveServer, n: int) -> list[str]:
     body = server.gql(SUBMIT, {"i": [{"payload": IRIS}] * n})
     return [j["jobId"] for j in body["data"]["submitJobs"]]
-
-
-def until(what: Callable[[], Any], timeout: float = 60) -> Any:
-    """Poll until `what()` is truthy; the deadline only guards against a hang."""
-    deadline = time.monotonic() + timeout
-    while not (found := what()):
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
-    return found
 
 
 def completed(server: LiveServer, ids: list[str]) -> bool:
