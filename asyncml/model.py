@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,11 +102,7 @@ class Job:
     def __reduce__(self) -> tuple[type[Job], tuple[Any, ...]]:
         # Pickled across to the local API's process for every end: the fields in order, where the
         # dataclass default walks them by name (half the time each way).
-        return Job, (
-            self.job_id, self.status, self.payload, self.submitted_at, self.updated_at, self.result,
-            self.error, self.batch_id, self.transform_job_name, self.metadata, self.client_token,
-            self.completed_at, self.attempt,
-        )  # fmt: skip
+        return Job, _job_fields(self)
 
     @property
     def result_key(self) -> str | None:
@@ -122,6 +119,9 @@ RESULTS_PREFIX = "job-results/"
 def result_key(batch_id: str, job_id: str) -> str:
     """One key per attempt (a retry runs in another batch), the same on every replay."""
     return f"{RESULTS_PREFIX}{batch_id}/{job_id}"
+
+
+_job_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(Job)))
 
 
 @dataclass(frozen=True, slots=True)
