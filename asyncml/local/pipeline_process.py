@@ -77,7 +77,7 @@ class PipelineProcess:
         self._conn: Connection | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._send_lock = threading.Lock()
-        self._answers: dict[int, Any] = {}
+        self._answers: dict[int, dict[str, Any] | None] = {}
         self._answered = threading.Condition()
         self._asks = itertools.count()
         self._stopping = False
@@ -134,18 +134,18 @@ class PipelineProcess:
 
     def health(self) -> dict[str, Any]:
         """The child's buffer and model, as it says now (blocking: call it off the event loop)."""
+        unknown = {"queueDepth": None, "sealInSeconds": None, "model": DOWN}
         n = next(self._asks)
-        if not self._send(("ask", n)):
-            return {"queueDepth": None, "sealInSeconds": None, "model": DOWN}
         deadline = time.monotonic() + ASK_WAIT_S
         with self._answered:
-            while n not in self._answers:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return {"queueDepth": None, "sealInSeconds": None, "model": DOWN}
+            self._answers[n] = None  # waited for: an answer to an ask given up on is not kept
+            if not self._send(("ask", n)):
+                del self._answers[n]
+                return unknown
+            while self._answers[n] is None and (left := deadline - time.monotonic()) > 0:
                 self._answered.wait(left)
-            health: dict[str, Any] = self._answers.pop(n)
-        return health
+            health: dict[str, Any] | None = self._answers.pop(n)
+        return health if health is not None else unknown
 
     def _send(self, message: tuple[str, Any]) -> bool:
         conn = self._conn
@@ -177,8 +177,9 @@ class PipelineProcess:
                     publisher.publish_batch(arg)
                 elif kind == "answer":
                     with self._answered:
-                        self._answers[arg[0]] = arg[1]
-                        self._answered.notify_all()
+                        if arg[0] in self._answers:
+                            self._answers[arg[0]] = arg[1]
+                            self._answered.notify_all()
         except (EOFError, OSError):
             pass
         except Exception:  # a message this side cannot handle: start a child that can talk again
