@@ -39,8 +39,9 @@ class SqliteJobStore:
         # One connection shared under a lock: the event loop and worker threads both use it.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_S)
         self._lock = threading.RLock()
-        # Pages of up to 1,000 jobs of 256 KiB are read on a connection of the reading thread's own,
-        # outside the lock: WAL lets them run beside the writes, which would otherwise wait a second.
+        # Reads (pages of up to 1,000 jobs of 256 KiB, a batch, counts) run on a connection of the
+        # reading thread's own, outside the lock: WAL lets them run beside the writes, and the
+        # pipeline's stages (seal, start, apply) would otherwise wait for each other's transactions.
         self._path, self._local, self._readers = path, threading.local(), list[sqlite3.Connection]()
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         # A checkpoint every 10,000 pages (~40 MB of WAL) instead of SQLite's 1,000: the index pages
@@ -113,13 +114,10 @@ class SqliteJobStore:
 
     def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         found: dict[str, Job] = {}
-        with self._lock:
-            for chunk in _chunks(list(job_ids), 500):
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT {layout.JOB_COLS} FROM jobs WHERE job_id IN ({marks})", chunk
-                )
-                found.update({r[0]: layout.job(r) for r in rows})
+        for chunk in _chunks(list(job_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(f"SELECT {layout.JOB_COLS} FROM jobs WHERE job_id IN ({marks})", chunk)
+            found.update({r[0]: layout.job(r) for r in rows})
         return [found[i] for i in job_ids if i in found]
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
@@ -213,16 +211,12 @@ class SqliteJobStore:
         return [r[0] for r in self._read("SELECT job_id FROM jobs WHERE batch_id = ?", (batch_id,))]
 
     def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT status, count(*) FROM jobs WHERE batch_id = ? GROUP BY status", (batch_id,)
-            ).fetchall()
+        rows = self._read("SELECT status, count(*) FROM jobs WHERE batch_id = ? GROUP BY status", (batch_id,))
         return {JobStatus(s): n for s, n in rows}
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
         # Answered from the jobs_status index alone: 100k jobs count in milliseconds.
-        with self._lock:
-            rows = self._db.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+        rows = self._read("SELECT status, count(*) FROM jobs GROUP BY status", ())
         return {JobStatus(s): n for s, n in rows}
 
     def create_batch(self, batch: Batch) -> Batch:
@@ -237,11 +231,8 @@ class SqliteJobStore:
         return layout.batch(row)
 
     def get_batch(self, batch_id: str) -> Batch | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {layout.BATCH_COLS} FROM batches WHERE batch_id=?", (batch_id,)
-            ).fetchone()
-        return layout.batch(row) if row else None
+        rows = self._read(f"SELECT {layout.BATCH_COLS} FROM batches WHERE batch_id=?", (batch_id,))
+        return layout.batch(rows[0]) if rows else None
 
     def move_batch(
         self,
@@ -284,8 +275,7 @@ class SqliteJobStore:
             f"SELECT seq, {layout.BATCH_COLS} FROM batches WHERE {' AND '.join(where)}"
             " ORDER BY seq DESC LIMIT ?"
         )
-        with self._lock:
-            rows = self._db.execute(sql, (*args, limit + 1)).fetchall()
+        rows = self._read(sql, (*args, limit + 1))
         items = [layout.batch(r[1:]) for r in rows[:limit]]
         return Page(items, layout.make_token(rows[limit - 1][0]) if len(rows) > limit else None)
 
