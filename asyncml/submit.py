@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import uuid
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,17 @@ class SubmitInput:
     metadata: str | None = None  # AWSJSON: a JSON document as a string
 
 
+def new_job_id() -> str:
+    """A UUIDv7 (RFC 9562; Python 3.14's uuid.uuid7 has the same layout): 48 bits of Unix time in
+    milliseconds, then 74 random bits. Jobs submitted together get neighbouring ids, so a store's id
+    index takes a batch of them as a run of adjacent keys: SQLite touches a few pages per move of a
+    batch instead of one page per job (random ids miss its page cache once the table outgrows it)."""
+    rand = int.from_bytes(os.urandom(10))
+    ms = time.time_ns() // 1_000_000
+    h = f"{ms << 80 | 7 << 76 | (rand >> 68) << 64 | 2 << 62 | rand & (1 << 62) - 1:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # str(uuid.UUID(...)), at half the cost
+
+
 def submit_job(ports: Ports, inp: SubmitInput) -> Job:
     return submit_jobs(ports, [inp], field="input")[0]
 
@@ -51,7 +63,7 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
     now = ports.clock.now()
     new = [
         Job(
-            job_id=str(uuid.uuid4()),
+            job_id=new_job_id(),
             status=JobStatus.QUEUED,
             payload=inp.payload,
             submitted_at=now,

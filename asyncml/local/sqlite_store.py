@@ -46,8 +46,11 @@ class SqliteJobStore:
         # WAL + NORMAL: a committed transaction survives a killed process (not a power cut).
         # A checkpoint every 10,000 pages (~40 MB of WAL) instead of SQLite's 1,000: the index pages
         # every move rewrites are copied back to the database once per checkpoint, not ten times.
+        # A 32 MiB page cache for the writer (SQLite's default is 2 MiB): the pages a move rewrites
+        # (the id, status and batch indexes' hot ends) stay in memory between transactions.
         self._db.executescript(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+            " PRAGMA cache_size=-32768;"
             + layout.SCHEMA
         )
         for suffix in ("-wal", "-shm"):

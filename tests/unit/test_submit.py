@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 
 from asyncml import queries
@@ -20,6 +23,21 @@ def test_submitted_job_is_queued_streamed_and_published(ports: Ports) -> None:
     assert queries.get_job(ports, job.job_id) == job
     assert ports.stream.put_ids == [job.job_id]  # type: ignore[attr-defined]
     assert ports.publisher.statuses(job.job_id) == ["QUEUED"]  # type: ignore[attr-defined]
+
+
+def test_job_ids_are_uuid7_in_submit_order_across_calls(ports: Ports) -> None:
+    first = submit_jobs(ports, [SubmitInput("1,2")] * 50)
+    time.sleep(0.002)  # the ids' clock counts milliseconds: the next call is in a later one
+    second = submit_jobs(ports, [SubmitInput("3,4")] * 50)
+    ids = [j.job_id for j in first + second]
+    assert len(set(ids)) == 100
+    for job_id in ids:
+        parsed = uuid.UUID(job_id)
+        assert (str(parsed), parsed.version, parsed.variant) == (job_id, 7, uuid.RFC_4122)
+    # A later call's ids sort after an earlier call's: the store gets each batch as adjacent keys.
+    assert max(j.job_id for j in first) < min(j.job_id for j in second)
+    stamp_ms = int(ids[0].replace("-", "")[:12], 16)
+    assert abs(stamp_ms - time.time() * 1000) < 60_000
 
 
 @pytest.mark.parametrize(
