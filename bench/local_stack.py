@@ -381,10 +381,16 @@ def throughput_once(
     with server("--batch-window", "0.5", "--batch-size", str(args.batch_size), src=src) as (host, proc):
         spy = profiled(proc, "throughput")
         pids = [proc.pid, *children(proc.pid)]
-        before = sum(map(cpu_seconds, pids))
+        before = {pid: cpu_seconds(pid) for pid in pids}
+        client_before = time.process_time()
         out = asyncio.run(throughput(host, args.jobs, query))
-        used = sum(map(cpu_seconds, pids)) - before
+        each = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+        used = sum(each.values())
         stop_profile(spy)
+        split = ", ".join(
+            f"{'API' if pid == proc.pid else role(pid).split()[0]} {cpu:.1f}" for pid, cpu in each.items()
+        )
+        rows.append(("CPU seconds of the run", f"{split}, the bench's client {time.process_time() - client_before:.1f}"))
         rows.append(("subscription events received", f"{out['events']:,}"))
         # The client sends its submitJobs one after another: the rest of the run is the pipeline's tail.
         rows.append(("of the run, submitting (submitJobs one after another)", f"{out['submit_s']:.1f} of {out['elapsed']:.1f} s"))

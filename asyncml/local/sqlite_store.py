@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from asyncml.model import (
 )
 
 T = TypeVar("T")
+_JOB_MARKS = f"({','.join('?' * 13)})"
+_ROWS_PER_INSERT = 2000  # 13 parameters each: inside SQLite's 32,766 per statement
 # The API process and the pipeline process both write (WAL allows one writer at a time): a write
 # waits for the other's transaction, a chunk of 500 moves, rather than failing at once.
 BUSY_S = 30.0
@@ -50,8 +53,7 @@ class SqliteJobStore:
         # (the id, status and batch indexes' hot ends) stay in memory between transactions.
         self._db.executescript(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
-            " PRAGMA cache_size=-32768;"
-            + layout.SCHEMA
+            " PRAGMA cache_size=-32768;" + layout.SCHEMA
         )
         for suffix in ("-wal", "-shm"):
             narrow(path.with_name(path.name + suffix), FILE_MODE)
@@ -109,10 +111,14 @@ class SqliteJobStore:
                     known[job.client_token] = job
                 new.append(job)
                 out.append(job)
-            self._db.executemany(
-                f"INSERT INTO jobs ({layout.JOB_COLS}) VALUES ({','.join('?' * 13)})",
-                [layout.job_row(j) for j in new],
-            )
+            # One INSERT of many rows, not executemany: each row of an executemany (and each row a
+            # RETURNING gives back) takes the GIL back from the process's other threads, which can
+            # keep it up to a switch interval (5 ms) a time while this transaction blocks every writer.
+            for part in _chunks(new, _ROWS_PER_INSERT):
+                self._db.execute(
+                    f"INSERT INTO jobs ({layout.JOB_COLS}) VALUES {','.join([_JOB_MARKS] * len(part))}",
+                    [v for j in part for v in layout.job_row(j)],
+                )
         return out
 
     def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
@@ -124,43 +130,68 @@ class SqliteJobStore:
         return [found[i] for i in job_ids if i in found]
 
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
-        moved = {r[0]: layout.job(r) for r in self._move(moves, now, layout.JOB_COLS)}
+        moved = {r[0]: layout.job(r) for r in self._move(moves, now, whole=True)}
         return [moved.pop(m.job_id) for m in moves if m.job_id in moved]
 
     def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
-        moved = {r[0] for r in self._move(moves, now, "job_id")}
+        moved = {r[0] for r in self._move(moves, now, whole=False)}
         return [i for i in dict.fromkeys(m.job_id for m in moves) if i in moved]
 
-    def _move(self, moves: Sequence[JobMove], now: datetime, returning: str) -> list[Any]:
+    def _move(self, moves: Sequence[JobMove], now: datetime, *, whole: bool) -> list[Sequence[Any]]:
+        """Each move whose job is in one of its status's sources (and in its batch, if it names one):
+        the moved rows, whole or just their ids, read in the same transaction."""
         stamp = now.isoformat()
         by_status: dict[JobStatus, list[JobMove]] = {}
         for m in moves:
             by_status.setdefault(m.status, []).append(m)
-        rows: list[Any] = []
+        rows: list[Sequence[Any]] = []
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for status, group in by_status.items():
                 sources = job_sources(status)
                 done = stamp if status in JOB_TERMINAL else None
                 for chunk in _chunks(group, 500):
-                    # One UPDATE ... FROM (VALUES ...) per chunk: the status condition makes each row's
-                    # move conditional, and RETURNING says which rows actually moved.
+                    # Per chunk one SELECT of the rows that will move (nothing else writes meanwhile),
+                    # one UPDATE ... FROM (VALUES ...) of those, and for whole rows one SELECT after:
+                    # each a single step that answers one JSON text. RETURNING would hand back a row
+                    # per step, and each step takes the GIL back (see _create_jobs).
                     values = ",".join(["(?,?,?,?,?,?)"] * len(chunk))
-                    params: list[object] = [status.value, stamp, done]
+                    params: list[object] = []
                     for m in chunk:
                         params += [m.job_id, m.result, m.error, m.batch_id, m.transform_job_name, m.in_batch]
                     params += sources
-                    rows += self._db.execute(
+                    where = (
+                        "jobs.job_id = m.column1 AND (m.column6 IS NULL OR batch_id = m.column6"
+                        " OR (batch_id IS NULL AND attempt = 1))"
+                        f" AND status IN ({','.join('?' * len(sources))})"
+                    )
+                    (found,) = self._db.execute(
+                        f"SELECT json_group_array(jobs.job_id) FROM (VALUES {values}) AS m CROSS JOIN jobs"
+                        f" WHERE {where}",
+                        params,
+                    ).fetchone()
+                    ids = list(dict.fromkeys(json.loads(found)))
+                    if not ids:
+                        continue
+                    self._db.execute(
                         "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
                         " result=coalesce(m.column2, result), error=coalesce(m.column3, error),"
                         " batch_id=coalesce(m.column4, batch_id),"
                         " transform_job_name=coalesce(m.column5, transform_job_name)"
-                        f" FROM (VALUES {values}) AS m WHERE job_id = m.column1"
-                        " AND (m.column6 IS NULL OR batch_id = m.column6"
-                        "      OR (batch_id IS NULL AND attempt = 1))"
-                        f" AND status IN ({','.join('?' * len(sources))}) RETURNING {returning}",
-                        params,
-                    ).fetchall()
+                        f" FROM (VALUES {values}) AS m WHERE {where}",
+                        [status.value, stamp, done, *params],
+                    )
+                    rows += self._rows(ids) if whole else [(i,) for i in ids]
+        return rows
+
+    def _rows(self, job_ids: Sequence[str]) -> list[Sequence[Any]]:
+        """The jobs' rows (JOB_COLS) in one step: one JSON array of arrays."""
+        (found,) = self._db.execute(
+            f"SELECT json_group_array(json_array({layout.JOB_COLS})) FROM"
+            f" (VALUES {','.join(['(?)'] * len(job_ids))}) AS m CROSS JOIN jobs ON jobs.job_id = m.column1",
+            job_ids,
+        ).fetchone()
+        rows: list[Sequence[Any]] = json.loads(found)
         return rows
 
     def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
@@ -199,16 +230,22 @@ class SqliteJobStore:
         self, batch_id: str, status: JobStatus, now: datetime, *, transform_job_name: str | None = None
     ) -> list[str]:
         # One UPDATE over the batch index: half what listing the batch and moving it by id costs.
+        # The ids are read first, in one step (see _move), rather than RETURNING a row per step.
         sources = job_sources(status)
+        where = f"batch_id = ? AND status IN ({','.join('?' * len(sources))})"
         with self._lock, self._db:
-            rows = self._db.execute(
+            self._db.execute("BEGIN IMMEDIATE")
+            (found,) = self._db.execute(
+                f"SELECT json_group_array(job_id) FROM jobs WHERE {where}", (batch_id, *sources)
+            ).fetchone()
+            self._db.execute(
                 "UPDATE jobs SET status=?, updated_at=?, completed_at=?,"
-                " transform_job_name=coalesce(?, transform_job_name)"
-                f" WHERE batch_id = ? AND status IN ({','.join('?' * len(sources))}) RETURNING job_id",
+                f" transform_job_name=coalesce(?, transform_job_name) WHERE {where}",
                 (status.value, now.isoformat(), now.isoformat() if status in JOB_TERMINAL else None,
                  transform_job_name, batch_id, *sources),
-            ).fetchall()  # fmt: skip
-        return [r[0] for r in rows]
+            )  # fmt: skip
+        ids: list[str] = json.loads(found)
+        return ids
 
     def batch_job_ids(self, batch_id: str) -> list[str]:
         return [r[0] for r in self._read("SELECT job_id FROM jobs WHERE batch_id = ?", (batch_id,))]
