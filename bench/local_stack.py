@@ -390,10 +390,20 @@ def throughput_once(
         split = ", ".join(
             f"{'API' if pid == proc.pid else role(pid).split()[0]} {cpu:.1f}" for pid, cpu in each.items()
         )
-        rows.append(("CPU seconds of the run", f"{split}, the bench's client {time.process_time() - client_before:.1f}"))
+        rows.append(
+            (
+                "CPU seconds of the run",
+                f"{split}, the bench's client {time.process_time() - client_before:.1f}",
+            )
+        )
         rows.append(("subscription events received", f"{out['events']:,}"))
         # The client sends its submitJobs one after another: the rest of the run is the pipeline's tail.
-        rows.append(("of the run, submitting (submitJobs one after another)", f"{out['submit_s']:.1f} of {out['elapsed']:.1f} s"))
+        rows.append(
+            (
+                "of the run, submitting (submitJobs one after another)",
+                f"{out['submit_s']:.1f} of {out['elapsed']:.1f} s",
+            )
+        )
         rows.append(("peak RSS, asyncml serve", f"{peak_rss_mb(proc.pid):.0f} MB"))
         for child in children(proc.pid):
             rows.append((f"peak RSS, {role(child)}", f"{peak_rss_mb(child):.0f} MB"))
