@@ -1,4 +1,4 @@
-"""submitJobs answered without strawberry (local/api/fast_submit.py) gives strawberry's very answer.
+"""submitJobs and submitJob answered without strawberry (local/api/fast_submit.py): strawberry's answer.
 
 Each document goes to the same server twice: once as sent (the fast path when it applies), once with
 the fast path switched off. With clientTokens both calls return the same stored jobs, so the two
@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from asyncml.local.api import fast_submit
 from tests.e2e.conftest import LiveServer
 
 MANY = "mutation ($inputs: [SubmitJobInput!]!) { submitJobs(inputs: $inputs) { %s } }"
+ONE = "mutation ($input: SubmitJobInput!) { submitJob(input: $input) { %s } }"  # what the clients send
+INLINE = (
+    "mutation ($p: String!, $t: String, $m: AWSJSON) "
+    "{ submitJob(input: {payload: $p, clientToken: $t, metadata: $m}) { %s } }"
+)
 ALL = (
     "jobId status payload result error batchId transformJobName metadata submittedAt updatedAt "
     "completedAt attempt"
@@ -127,3 +133,144 @@ def test_other_documents_go_to_strawberry(query: str) -> None:
 def test_the_bench_document_takes_the_fast_path() -> None:
     plan = fast_submit.plan_of(MANY % "jobId")
     assert plan is not None and plan.fields == ("jobId",)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (ONE % ALL, {"input": {"payload": "1,2", "clientToken": "one-all", "metadata": '{"u": 1}'}}),
+        (
+            ONE % "jobId metadata",
+            {"input": {"payload": "1,2", "clientToken": "one-st", "metadata": {"u": [1]}}},
+        ),
+        (INLINE % ALL, {"p": "1,2", "t": "inline-all", "m": {"u": 1}}),
+        (INLINE % "jobId status", {"p": "1,2", "t": "inline-null", "m": None}),
+        (
+            'mutation ($p: String!) { submitJob(input: {payload: $p, clientToken: "lit"}) { jobId } }',
+            {"p": "3,4"},
+        ),
+    ],
+    ids=[
+        "variable-every-field",
+        "variable-structured-metadata",
+        "inline-every-field",
+        "inline-null",
+        "literal",
+    ],
+)
+def test_one_accepted_input_gets_strawberrys_answer(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch, query: str, variables: dict[str, Any]
+) -> None:
+    assert fast_submit.plan_of(query) is not None
+    fast, slow = both(held, monkeypatch, query, variables)
+    assert fast == slow
+    assert '"errors"' not in fast and '"submitJob"' in fast
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (ONE, {"input": {"payload": "a\nb"}}),
+        (ONE, {"input": {"payload": "1,2", "metadata": "{not json"}}),
+        (ONE, {"input": {"payload": 12}}),
+        (ONE, {"input": {"payload": "1,2", "colour": "red"}}),
+        (ONE, {"input": None}),
+        (ONE, {}),
+        (ONE, {"input": [{"payload": "1,2"}]}),
+        (ONE, {"input": {"payload": "x" * 300_000}}),
+        (INLINE, {"p": None}),
+        (INLINE, {}),
+        (INLINE, {"p": 5}),
+        (INLINE, {"p": "1,2", "t": 7}),
+        (INLINE, {"p": "a\nb"}),
+    ],
+    ids=[
+        "newline",
+        "bad-json",
+        "int-payload",
+        "unknown-field",
+        "null",
+        "missing",
+        "a-list",
+        "too-large",
+        "inline-null-payload",
+        "inline-missing",
+        "inline-int",
+        "inline-int-token",
+        "inline-newline",
+    ],
+)
+def test_one_refused_input_gets_strawberrys_error(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch, query: str, variables: dict[str, Any]
+) -> None:
+    before = held.job_count()
+    fast, slow = both(held, monkeypatch, query % "jobId status", variables)
+    assert fast == slow
+    assert '"errors"' in fast
+    assert held.job_count() == before
+
+
+def test_the_bench_single_submit_takes_the_fast_path_and_is_queued(held: LiveServer) -> None:
+    query = "mutation($p: String!) { submitJob(input: {payload: $p}) { jobId status } }"
+    assert fast_submit.plan_of(query) is not None
+    answer = held.post(query, {"p": "5.1,3.5,1.4,0.2"}).json()
+    assert answer["data"]["submitJob"]["status"] == "QUEUED"
+    assert held.gql(
+        "query ($id: ID!) { getJob(jobId: $id) { payload } }", {"id": answer["data"]["submitJob"]["jobId"]}
+    )
+
+
+@pytest.mark.parametrize("name", [None, "Submit", "Other"])
+def test_an_operation_name_is_checked_as_strawberry_checks_it(
+    held: LiveServer, monkeypatch: pytest.MonkeyPatch, name: str | None
+) -> None:
+    query = "mutation Submit ($input: SubmitJobInput!) { submitJob(input: $input) { jobId } }"
+    body = {"query": query, "variables": {"input": {"payload": "1,2", "clientToken": f"named-{name}"}}}
+    if name is not None:
+        body["operationName"] = name
+
+    def post() -> str:
+        url, headers = f"{held.url}/graphql", {"x-api-key": held.api_key}
+        return httpx.post(url, json=body, headers=headers, timeout=10, trust_env=False).text
+
+    fast = post()
+    with monkeypatch.context() as m:
+        m.setattr(fast_submit, "plan_of", lambda _query: None)
+        slow = post()
+    assert fast == slow
+    assert ('"errors"' in fast) == (name == "Other")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mutation ($p: String) { submitJob(input: {payload: $p}) { jobId } }",
+        "mutation ($p: String!, $q: String) { submitJob(input: {payload: $p}) { jobId } }",
+        "mutation ($p: String!) { submitJob(input: {payload: $p, clientToken: $p}) { jobId } }",
+        "mutation ($p: String!, $p: String!) { submitJob(input: {payload: $p}) { jobId } }",
+        "mutation { submitJob(input: {payload: 5}) { jobId } }",
+        "mutation ($t: String) { submitJob(input: {clientToken: $t}) { jobId } }",
+        "mutation ($p: String!, $m: String) { submitJob(input: {payload: $p, metadata: $m}) { jobId } }",
+        'mutation ($p: String! = "1") { submitJob(input: {payload: $p}) { jobId } }',
+        "mutation ($i: SubmitJobInput) { submitJob(input: $i) { jobId } }",
+        "mutation ($i: [SubmitJobInput!]!) { submitJob(input: $i) { jobId } }",
+        "mutation ($i: SubmitJobInput!) { submitJobs(inputs: $i) { jobId } }",
+        "mutation ($i: SubmitJobInput!) { one: submitJob(input: $i) { jobId } }",
+    ],
+    ids=[
+        "nullable-payload",
+        "unused-variable",
+        "variable-twice",
+        "declared-twice",
+        "int-literal",
+        "no-payload",
+        "string-metadata",
+        "default",
+        "nullable-input",
+        "list-input",
+        "one-for-many",
+        "alias",
+    ],
+)
+def test_other_single_submits_go_to_strawberry(query: str) -> None:
+    assert fast_submit.plan_of(query) is None
