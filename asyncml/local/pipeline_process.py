@@ -48,6 +48,7 @@ READY_WAIT_S = 300.0  # the model's own start timeout is checked in the child; t
 ASK_WAIT_S = 5.0
 RESTART_BACKOFF_S = (0.5, 1, 2, 5, 10)
 LOCK_FILE = "pipeline.lock"
+UNDELIVERED_MAX = 64
 DOWN = {"status": "down", "restarts": 0, "lastExit": "the pipeline process is not running"}
 
 
@@ -82,6 +83,13 @@ class PipelineProcess:
         self._asks = itertools.count()
         self._stopping = False
         self.restarts = 0
+        # Set once the API's event loop runs: the child's updates are then delivered on it, between
+        # requests, instead of on the receiving thread, which took the GIL from the loop for
+        # switch intervals at a time in the middle of its requests (a submitJobs waited for it).
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Updates handed to the loop and not yet delivered: past this the receiving thread waits,
+        # and so, through the socket, does the child (memory stays bounded when the loop lags).
+        self._undelivered = threading.Semaphore(UNDELIVERED_MAX)
 
     # -- the JobStream port
     def put(self, jobs: Sequence[Job]) -> None:
@@ -167,14 +175,15 @@ class PipelineProcess:
         publisher = self.publisher
         assert publisher is not None
         try:
+            deliver: dict[str, Callable[[Any], None]] = {
+                "jobs": publisher.publish_jobs,
+                "moves": publisher.publish_moves,
+                "batch": publisher.publish_batch,
+            }
             while True:
                 kind, arg = conn.recv()
-                if kind == "jobs":
-                    publisher.publish_jobs(arg)
-                elif kind == "moves":
-                    publisher.publish_moves(arg)
-                elif kind == "batch":
-                    publisher.publish_batch(arg)
+                if kind in deliver:
+                    self._deliver(deliver[kind], arg)
                 elif kind == "answer":
                     with self._answered:
                         if arg[0] in self._answers:
@@ -186,6 +195,31 @@ class PipelineProcess:
             log.exception("the pipeline process sent what the API cannot read")
         if not self._stopping:
             self._restart()
+
+    def _deliver(self, publish: Callable[[Any], None], arg: Any) -> None:
+        loop = self.loop
+        if loop is not None and self._room_on(loop):
+            try:
+                loop.call_soon_threadsafe(self._delivered, publish, arg)
+                return
+            except RuntimeError:  # the loop closed meanwhile (the server stopping)
+                self._undelivered.release()
+        publish(arg)
+
+    def _room_on(self, loop: asyncio.AbstractEventLoop) -> bool:
+        while not self._undelivered.acquire(timeout=1.0):
+            if loop.is_closed() or self._stopping:
+                return False
+        if loop.is_closed():
+            self._undelivered.release()
+            return False
+        return True
+
+    def _delivered(self, publish: Callable[[Any], None], arg: Any) -> None:
+        try:
+            publish(arg)
+        finally:
+            self._undelivered.release()
 
     def _restart(self) -> None:
         """The child died (or its line broke): start another, with backoff, until the API stops."""

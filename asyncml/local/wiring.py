@@ -155,10 +155,12 @@ class ApiRuntime:
         self.model_url, self.recovered = info["model_url"], info["recovered"]
 
     async def start(self) -> None:
+        self.pipeline.loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.start_model)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.pipeline.stop)
+        self.pipeline.loop = None
         self.store.close()
 
     def pipeline_health(self) -> dict[str, Any]:
