@@ -73,7 +73,6 @@ class Plan:
     fields: tuple[str, ...]
     node: FieldNode  # where an error points (its locations)
     root: str = "submitJobs"
-    operation: str | None = None  # the operation's name, which an operationName sent must match
     members: tuple[Member, ...] = ()  # submitJob(input: {...}): its fields, when variable is None
 
 
@@ -120,8 +119,6 @@ def _plan_of_document(document: DocumentNode) -> Plan | None:
     elif name == "submitJob" and arguments[0].name.value == "input":
         if isinstance(value, ObjectValueNode):
             members = _members(value, variables) or ()
-            if not members:
-                return None
         elif len(variables) == 1 and _named(variables[0].type) == ("SubmitJobInput", True):
             variable = _the_variable(value, variables)
     if variable is None and not members:
@@ -129,8 +126,7 @@ def _plan_of_document(document: DocumentNode) -> Plan | None:
     fields = _fields(root)
     if fields is None:
         return None
-    operation = op.name.value if op.name is not None else None
-    return Plan(variable, fields, root, name, operation, members)
+    return Plan(variable, fields, root, name, members)
 
 
 def _the_variable(value: object, variables: tuple[VariableDefinitionNode, ...]) -> str | None:
@@ -201,12 +197,9 @@ def _fields(root: FieldNode) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(fields))
 
 
-def inputs_of(
-    variables: dict[str, Any] | None, plan: Plan, operation_name: str | None = None
-) -> list[submit.SubmitInput] | None:
-    """The inputs as strawberry would coerce them; None if strawberry would coerce or refuse anything."""
-    if operation_name is not None and operation_name != plan.operation:
-        return None  # strawberry names the operation it cannot find
+def inputs_of(variables: dict[str, Any] | None, plan: Plan) -> list[submit.SubmitInput] | None:
+    """The inputs as strawberry would coerce them; None if strawberry would coerce or refuse anything.
+    (An operationName that names no operation was refused before: http_request.parse_operation.)"""
     variables = variables or {}
     if plan.variable is None:
         item: dict[str, Any] = {}

@@ -117,7 +117,7 @@ async def execute_json(request: Request, context: ApiContext) -> Response:
         return Response(status_code=400)  # nobody is left to read it
     context.request = request
     plan = fast_submit.plan_of(op.query)
-    inputs = fast_submit.inputs_of(op.variables, plan, op.operation_name) if plan is not None else None
+    inputs = fast_submit.inputs_of(op.variables, plan) if plan is not None else None
     if plan is not None and inputs is not None:
         return Response(
             _dumps(fast_submit.answer(context.ports, plan, inputs)), media_type="application/json"
