@@ -9,8 +9,8 @@ Kinesis and AppSync carry between the functions goes over one socket pair, as pi
 - API -> pipeline: ("put", [(job id, payload)]) for the stream (the payloads spare the seal a
   read); ("ask", n) for /healthz and /metrics;
 - pipeline -> API: ("ready", info) once it runs, or ("failed", exception) if it cannot start;
-  ("jobs", [Job]), ("moves", JobsMoved), ("batch", Batch) for the API's Publisher to deliver;
-  ("answer", (n, health)).
+  ("jobs", [Job]), ("moves", JobsMoved), ("batch", Batch) for the API's Publisher to deliver, on the
+  API's event loop once it runs; ("answer", (n, health)).
 
 Nothing accepted is lost with the child: a put it misses is a QUEUED job in the store, which the
 next child's start (`Triggers.recover`) puts back in its buffer. A child that dies is started
@@ -207,12 +207,10 @@ class PipelineProcess:
         publish(arg)
 
     def _room_on(self, loop: asyncio.AbstractEventLoop) -> bool:
+        # A loop that closes once there is room refuses the call in _deliver.
         while not self._undelivered.acquire(timeout=1.0):
             if loop.is_closed() or self._stopping:
                 return False
-        if loop.is_closed():
-            self._undelivered.release()
-            return False
         return True
 
     def _delivered(self, publish: Callable[[Any], None], arg: Any) -> None:
