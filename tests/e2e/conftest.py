@@ -39,11 +39,18 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/graphql/realtime"
 
     def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, key: str | None = ""
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        key: str | None = "",
+        operation_name: str | None = None,
     ) -> httpx.Response:
         """POST /graphql; `key=""` means the right key, None no key."""
         headers = {} if key is None else {"x-api-key": key or self.api_key}
-        body = {"query": query, "variables": variables or {}}
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name is not None:
+            body["operationName"] = operation_name
         return httpx.post(f"{self.url}/graphql", json=body, headers=headers, timeout=10, trust_env=False)
 
     def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
