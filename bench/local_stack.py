@@ -315,11 +315,14 @@ def run_http(args: argparse.Namespace) -> list[tuple[str, str]]:
     with server("--batch-window", "0.5") as (host, proc):
         spy = profiled(proc, "http")
         if shutil.which("wrk"):
-            cpu_before = cpu_seconds(proc.pid)
-            rate = wrk_rate(host, 10, args.concurrency)
-            per_request = (cpu_seconds(proc.pid) - cpu_before) / (rate * 10) * 1000
+            seconds, cpu_before = 10, cpu_seconds(proc.pid)
+            rate = wrk_rate(host, seconds, args.concurrency)
+            per_request = (cpu_seconds(proc.pid) - cpu_before) / (rate * seconds) * 1000
             rows.append(
-                (f"single submitJob over HTTP (wrk, {args.concurrency} connections, 10 s)", f"{rate:,.0f} /s")
+                (
+                    f"single submitJob over HTTP (wrk, {args.concurrency} connections, {seconds} s)",
+                    f"{rate:,.0f} /s",
+                )
             )
             rows.append(("CPU of the API's process per submitJob (wrk's run)", f"{per_request:.2f} ms"))
         rate = asyncio.run(submit_rate(host, args.http_requests, args.concurrency))
