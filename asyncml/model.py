@@ -113,6 +113,15 @@ class Job:
         return None
 
 
+RUN_SUFFIX = 3  # characters: a UUID's last 3 hex digits, 12 bits
+
+
+def run_of(job_id: str) -> str:
+    """The run a job belongs to: jobs submitted by one call get ids that differ only in their last
+    RUN_SUFFIX characters (`submit.new_job_ids`), so a store may keep and move them together."""
+    return job_id[:-RUN_SUFFIX]
+
+
 RESULTS_PREFIX = "job-results/"
 
 

@@ -32,14 +32,26 @@ class SubmitInput:
 
 
 def new_job_id() -> str:
-    """A UUIDv7 (RFC 9562; Python 3.14's uuid.uuid7 has the same layout): 48 bits of Unix time in
-    milliseconds, then 74 random bits. Jobs submitted together get neighbouring ids, so a store's id
-    index takes a batch of them as a run of adjacent keys: SQLite touches a few pages per move of a
-    batch instead of one page per job (random ids miss its page cache once the table outgrows it)."""
-    rand = int.from_bytes(os.urandom(10))
-    ms = time.time_ns() // 1_000_000
-    h = f"{ms << 80 | 7 << 76 | (rand >> 68) << 64 | 2 << 62 | rand & (1 << 62) - 1:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # str(uuid.UUID(...)), at half the cost
+    """One UUIDv7: `new_job_ids(1)`."""
+    return new_job_ids(1)[0]
+
+
+def new_job_ids(n: int) -> list[str]:
+    """UUIDv7s (RFC 9562; Python 3.14's uuid.uuid7 has the same layout): 48 bits of Unix time in
+    milliseconds, then 74 bits that are random but for the last 12, a counter (RFC 9562 section 6.2
+    allows one). So the ids of one call are in submit order and share a run (`model.run_of`) of up
+    to 4,096: the cloud store keeps a run's jobs in one item, so their moves are one write, not one
+    a job; SQLite's id index takes them as adjacent keys (a few pages a batch, not one a job)."""
+    # The runs of one call count up from a random start (rand_b's top bit clear, so they never
+    # carry into the variant): ids stay in submit order across a call's runs too.
+    rand = int.from_bytes(os.urandom(10)) >> 12 << 12 & ~(1 << 61)
+    base = time.time_ns() // 1_000_000 << 80 | 7 << 76 | (rand >> 68) << 64 | 2 << 62 | rand & (1 << 62) - 1
+    ids: list[str] = []
+    for first in range(0, n, 1 << 12):
+        for count in range(min(n - first, 1 << 12)):
+            h = f"{base + (first | count):032x}"
+            ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")  # str(uuid.UUID(...))
+    return ids
 
 
 def submit_job(ports: Ports, inp: SubmitInput) -> Job:
@@ -63,7 +75,7 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
     now = ports.clock.now()
     new = [
         Job(
-            job_id=new_job_id(),
+            job_id=job_id,
             status=JobStatus.QUEUED,
             payload=inp.payload,
             submitted_at=now,
@@ -71,7 +83,7 @@ def submit_jobs(ports: Ports, inputs: Sequence[SubmitInput], *, field: str = "in
             metadata=inp.metadata,
             client_token=inp.client_token,
         )
-        for inp in inputs
+        for job_id, inp in zip(new_job_ids(len(inputs)), inputs, strict=True)
     ]
     try:
         stored = ports.store.create_jobs(new)

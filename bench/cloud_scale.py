@@ -292,8 +292,8 @@ class Meter:
                 self._failed(actor, pk, item_size(self.shadow.get(pk)))
             elif params.get("ReturnValues") == "ALL_NEW":
                 self._write(actor, pk, parsed["Attributes"])
-            else:
-                raise NotImplementedError("an UpdateItem without ReturnValues ALL_NEW: size it from moto")
+            else:  # the item as moto holds it after the update
+                self._write(actor, pk, self._held(pk))
         elif op == "DeleteItem" and ok:
             self._write(actor, params["Key"]["pk"]["S"], None)
         elif op == "TransactWriteItems":
@@ -331,8 +331,20 @@ class Meter:
 
     def _transaction(self, actor: str, params: dict[str, Any], ok: bool) -> None:
         for t in params["TransactItems"]:  # a transactional write costs twice (the table's part)
-            if "Put" in t and ok:
-                self._write(actor, t["Put"]["Item"]["pk"]["S"], t["Put"]["Item"], factor=2)
+            if "Put" in t:
+                pk = t["Put"]["Item"]["pk"]["S"]
+                if ok:
+                    self._write(actor, pk, t["Put"]["Item"], factor=2)
+                else:
+                    self._failed(
+                        actor, pk, max(item_size(self.shadow.get(pk)), item_size(t["Put"]["Item"])), 2
+                    )
+            elif "Delete" in t:
+                pk = t["Delete"]["Key"]["pk"]["S"]
+                if ok:
+                    self._write(actor, pk, None, factor=2)
+                else:
+                    self._failed(actor, pk, item_size(self.shadow.get(pk)), factor=2)
             elif "Update" in t:  # no ReturnValues in a transaction: the item as moto holds it now
                 pk = t["Update"]["Key"]["pk"]["S"]
                 if ok:
@@ -940,12 +952,16 @@ class CloudRun:
         from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
+        from asyncml.aws import dynamodb_runs
+
         # Read from moto's backend, not with a Scan: a Scan's pages would go through moto's slow
         # serializer (a tenth of the run at 3,000 jobs) for a check the handlers never make.
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][self.stack.region].get_table(self.stack.table)
         held = {i["pk"]["S"]: i for i in (item.to_json()["Attributes"] for item in table.all_items())}
         assert held == self.meter.shadow
-        final = Counter(i["status"]["S"] for k, i in held.items() if k.startswith("job#"))
+        runs = [dynamodb_runs.state_from_item(k[4:], i) for k, i in held.items() if k.startswith("run#")]
+        final = Counter(e.status for r in runs for e in r.jobs.values())
+        final.update(i["status"]["S"] for k, i in held.items() if k.startswith("job#"))
         assert final == Counter({"COMPLETED": n}), final
         stub = self.appsync.counts()
         assert stub["refused"] == [] and stub["checked"] > 0, stub
@@ -953,7 +969,8 @@ class CloudRun:
         ends = stub["delivered"].get(("publishJobsMoved", "ids COMPLETED"), 0)
         singles = stub["tally"].get(("publishJobUpdate", "COMPLETED"), 0)
         assert ends == n and singles in (0, n), (ends, singles)
-        jobs = [i for k, i in held.items() if k.startswith("job#")]
+        # A job's items: its run's state, inputs, outputs and markers, shared by the run's jobs.
+        jobs = [i for k, i in held.items() if k.split("#", 1)[0] in ("job", "run", "in", "out", "runm")]
         # Storage counts 100 bytes of overhead per item and per index entry.
         table_bytes = sum(item_size(i) + 100 for i in held.values())
         indexes = self.facts["indexes"]
@@ -964,7 +981,7 @@ class CloudRun:
             "records_out": self.records_out,
             "tally": stub["tally"],
             "delivered": stub["delivered"],
-            "job_item_bytes": sum(item_size(i) for i in jobs) / len(jobs),
+            "job_item_bytes": sum(item_size(i) for i in jobs) / n,
             "table_bytes_per_job": table_bytes / n,
             "index_bytes_per_job": index_bytes / n,
             "timings": dict(self.timings),

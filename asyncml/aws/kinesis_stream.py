@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from asyncml.model import Job
+from asyncml.model import Job, run_of
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
@@ -113,9 +113,11 @@ class KinesisJobStream:
         return read_range(self._kinesis, self._name, shard_id, start, end)
 
     def put(self, jobs: Sequence[Job]) -> None:
-        # Partition key = job id: records spread evenly over shards and the batcher needs no order.
+        # Partition key = the job's run (one submit call): its jobs reach one shard, in order, so
+        # a batch mostly takes a run whole and its moves are one store write (DynamoRunStore).
+        # Runs, not jobs, spread over the shards; the batcher needs no order between them.
         entries: list[PutRecordsRequestEntryTypeDef] = [
-            {"Data": record_data(j), "PartitionKey": j.job_id} for j in jobs
+            {"Data": record_data(j), "PartitionKey": run_of(j.job_id)} for j in jobs
         ]
         for chunk in _chunks(entries):
             self._put_chunk(chunk)

@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 
 from asyncml.aws.appsync_publisher import AppSyncPublisher
-from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.dynamodb_run_store import DynamoRunStore
 from asyncml.aws.dynamodb_wire import plain_results_path
 from asyncml.aws.kinesis_stream import KinesisJobStream
 from asyncml.aws.metered_publisher import MeteredPublisher
@@ -59,7 +59,7 @@ def _built() -> tuple[Ports, KinesisJobStream]:
     )
     ports = Ports(
         settings=settings,
-        store=DynamoJobStore(
+        store=DynamoRunStore(
             dynamodb,
             settings.table_name,
             ttl_days=settings.job_ttl_days,

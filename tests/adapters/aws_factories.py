@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from asyncml.aws.dynamodb_run_store import DynamoRunStore
 from asyncml.aws.dynamodb_store import DynamoJobStore
 from asyncml.aws.dynamodb_wire import plain_results_path
 from asyncml.aws.s3_bucket import S3Bucket
@@ -21,10 +22,19 @@ def _dynamo_store(_tmp: Path) -> Iterator[Any]:
         yield DynamoJobStore(client, stack.table, ttl_days=30, workers=1)
 
 
+def _dynamo_run_store(_tmp: Path) -> Iterator[Any]:
+    with moto_stack() as stack:
+        client = plain_results_path(stack.client("dynamodb"))
+        yield DynamoRunStore(client, stack.table, ttl_days=30, workers=1)
+
+
 def _s3_bucket(_tmp: Path) -> Iterator[Any]:
     with moto_stack() as stack:
         yield S3Bucket(stack.client("s3"), stack.bucket)
 
 
-STORE_FACTORIES: dict[str, Callable[[Path], Any]] = {"dynamodb": _dynamo_store}
+STORE_FACTORIES: dict[str, Callable[[Path], Any]] = {
+    "dynamodb": _dynamo_store,
+    "dynamodb-runs": _dynamo_run_store,
+}
 BUCKET_FACTORIES: dict[str, Callable[[Path], Any]] = {"s3": _s3_bucket}

@@ -49,7 +49,7 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")  # type: ignore[call-overload]
 
 
-def test_kinesis_puts_at_most_500_records_a_call_keyed_by_job_id() -> None:
+def test_kinesis_puts_at_most_500_records_a_call_keyed_by_the_jobs_run() -> None:
     with moto_stack() as stack:
         kinesis = stack.client("kinesis")
         calls: list[int] = []
@@ -64,8 +64,9 @@ def test_kinesis_puts_at_most_500_records_a_call_keyed_by_job_id() -> None:
             StreamName=stack.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
         )
         got = kinesis.get_records(ShardIterator=it["ShardIterator"], Limit=3)["Records"]
+        # Keyed by run (the id but its last 3 characters): a run's jobs reach one shard, in order.
         assert [(r["PartitionKey"], job_id_of(r["Data"])) for r in got] == [
-            (f"job-{i:05d}",) * 2 for i in range(3)
+            ("job-00", f"job-{i:05d}") for i in range(3)
         ]
 
 
@@ -83,7 +84,7 @@ def test_kinesis_resends_only_the_records_a_throttled_shard_refused() -> None:
             {"FailedRecordCount": 1, "Records": [ok, throttled, ok]},
             {"StreamName": "s", "Records": ANY},
         )
-        resent = {"StreamName": "s", "Records": [{"Data": ANY, "PartitionKey": "job-00002"}]}
+        resent = {"StreamName": "s", "Records": [{"Data": ANY, "PartitionKey": "job-00"}]}
         stub.add_response("put_records", {"Records": [ok]}, resent)
         stream.put([job(1), job(2), job(3)])
         stub.assert_no_pending_responses()

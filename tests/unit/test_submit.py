@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 
 import pytest
 
 from asyncml import queries
 from asyncml.errors import Conflict, NotFound, ValidationError
-from asyncml.model import JobMove, JobStatus
+from asyncml.model import JobMove, JobStatus, run_of
 from asyncml.ports import Ports
-from asyncml.submit import SubmitInput, cancel_job, submit_job, submit_jobs
+from asyncml.submit import SubmitInput, cancel_job, new_job_ids, submit_job, submit_jobs
 from tests.conftest import with_settings
 
 
@@ -38,6 +39,15 @@ def test_job_ids_are_uuid7_in_submit_order_across_calls(ports: Ports) -> None:
     assert max(j.job_id for j in first) < min(j.job_id for j in second)
     stamp_ms = int(ids[0].replace("-", "")[:12], 16)
     assert abs(stamp_ms - time.time() * 1000) < 60_000
+    # One call's jobs share a run (all but the last 3 hex digits); two calls never do.
+    assert {run_of(j.job_id) for j in first} == {run_of(first[0].job_id)} != {run_of(second[0].job_id)}
+
+
+def test_a_run_holds_at_most_4096_ids_each_a_uuid7() -> None:
+    ids = new_job_ids(5000)
+    assert len(set(ids)) == 5000 and ids == sorted(ids)
+    assert Counter(run_of(i) for i in ids).most_common() == [(run_of(ids[0]), 4096), (run_of(ids[-1]), 904)]
+    assert {(uuid.UUID(i).version, uuid.UUID(i).variant) for i in ids} == {(7, uuid.RFC_4122)}
 
 
 @pytest.mark.parametrize(

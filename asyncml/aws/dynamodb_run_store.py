@@ -1,0 +1,609 @@
+"""[6] store: JobStore on DynamoDB with a run's jobs in one state item (`dynamodb_runs`).
+
+Every change to a run is a read of its state item and a write conditioned on the version read
+(optimistic concurrency): which moves apply is decided by `model`'s rules on the state as read, so
+a replayed or late event changes nothing, and of two writers of one run the second reads again and
+decides again; neither loses the other's moves. The moves of one call are one read and one write a
+run, concurrently across runs.
+
+Batches, and jobs stored one item each before runs (`DynamoJobStore`), are read and written as
+before: a job id with no run found is asked of that store, so such jobs stay readable and finish.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import heapq
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncml import model
+from asyncml.aws import dynamodb_items as items
+from asyncml.aws import dynamodb_runs as runs
+from asyncml.aws.dynamodb_runs import Entry, RunState
+from asyncml.aws.dynamodb_store import DynamoJobStore
+from asyncml.aws.dynamodb_writes import MAX_ATTEMPTS, Batched, StoreUnavailable
+from asyncml.errors import ValidationError
+from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page, run_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["DynamoRunStore", "StoreUnavailable"]
+TOKENS_PER_WRITE = 90  # client tokens claimed in one transaction with their run (100 actions at most)
+
+
+@dataclass(slots=True)
+class _Write:
+    """What one run's write changes: its state after, which jobs moved, what goes with it."""
+
+    state: RunState
+    moved: dict[str, int] = field(default_factory=dict)  # suffix -> position of its first move
+    tokens: dict[str, str] = field(default_factory=dict)  # client token -> job id, claimed with it
+
+
+class _TokenTaken(Exception):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+class DynamoRunStore:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        ttl_days: int = 0,
+        workers: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._db, self._table, self._ttl_days = client, table, ttl_days
+        self._io = Batched(client, table, sleep)
+        # Runs change concurrently on one pool; their reads and expiry writes fan out on another,
+        # whose tasks submit nothing (a pool waiting on itself could deadlock).
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-runs")
+        self._fan = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-io")
+        self._v1 = DynamoJobStore(client, table, ttl_days=ttl_days, workers=workers, sleep=sleep)
+
+    # --- jobs: submit -------------------------------------------------------------------------
+    def create_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        by_run: dict[str, list[Job]] = {}
+        first_of_token: dict[str, Job] = {}
+        for job in jobs:
+            # A token given twice in one call (with the same input: submit checked) is one job.
+            if job.client_token is None or first_of_token.setdefault(job.client_token, job) is job:
+                by_run.setdefault(run_of(job.job_id), []).append(job)
+        stored: dict[str, Job] = {}
+        for got in self._pool.map(lambda r: self._create_run(r, by_run[r]), list(by_run)):
+            stored |= got
+        out = []
+        for job in jobs:
+            first = first_of_token.get(job.client_token, job) if job.client_token else job
+            out.append(stored[first.job_id])
+        return out
+
+    def _create_run(self, run: str, jobs: list[Job]) -> dict[str, Job]:
+        """The run's new jobs stored (inputs first, then the state that names them); each job
+        mapped to itself or, for a token or id stored before, to the job stored then."""
+        tag = os.urandom(3).hex()
+        part_of: dict[str, str] = {}
+        puts = []
+        for part, chunk in runs.parts(jobs, tag):
+            puts.append(runs.input_item(run, part, chunk))
+            part_of |= {j.job_id: part for j in chunk}
+        self._io.put(puts)
+        result: dict[str, Job] = {}
+        # job id -> the id stored before under its token: the tokens stored already are read first,
+        # so a call sent again costs a read, not a failed transaction a job.
+        tokens = {j.client_token: j.job_id for j in jobs if j.client_token is not None}
+        token_keys = [items.key(items.TOKEN, t) for t in tokens]
+        known = {
+            i["pk"]["S"].split("#", 1)[1]: i["jobId"]["S"] for i in self._get(token_keys, ("pk", "jobId"))
+        }
+        earlier = {tokens[t]: theirs for t, theirs in known.items()}
+        pending = [j for j in jobs if j.job_id not in earlier]
+        while pending:
+            tokened = 0
+            take = []
+            for job in pending:
+                tokened += job.client_token is not None
+                if tokened > TOKENS_PER_WRITE:
+                    break
+                take.append(job)
+            try:
+                self._change(run, lambda s, t=take: self._add(s, t, part_of))  # type: ignore[misc]
+            except _TokenTaken as taken:
+                got = self._db.get_item(
+                    TableName=self._table, Key=items.key(items.TOKEN, taken.token), ConsistentRead=True
+                )
+                job = next(j for j in take if j.client_token == taken.token)
+                earlier[job.job_id] = items.from_item(got["Item"])["jobId"]
+                pending.remove(job)
+                continue
+            pending = pending[len(take) :]
+        for job in jobs:
+            result[job.job_id] = job
+        if earlier:
+            found = {j.job_id: j for j in self.get_jobs(list(set(earlier.values())))}
+            for mine, theirs in earlier.items():
+                if theirs in found:
+                    result[mine] = found[theirs]
+        return result
+
+    def _add(self, state: RunState, jobs: list[Job], part_of: dict[str, str]) -> _Write | None:
+        write = _Write(state)
+        for n, job in enumerate(jobs):
+            sfx = runs.suffix(job.job_id)
+            if sfx in state.jobs:
+                continue  # stored by an earlier attempt of this call: as it was
+            state.jobs[sfx] = Entry(
+                part_of[job.job_id], job.status.value, job.attempt, items.ts(job.submitted_at),
+                items.ts(job.updated_at), items.ts(job.completed_at) if job.completed_at else None,
+                job.batch_id, job.transform_job_name,
+            )  # fmt: skip
+            write.moved[sfx] = n
+            if job.client_token is not None:
+                write.tokens[job.client_token] = job.job_id
+        return write if write.moved else None
+
+    # --- jobs: reads --------------------------------------------------------------------------
+    def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        states = self._states({run_of(i) for i in job_ids})
+        found = {j.job_id: j for j in self._jobs(states, job_ids)}
+        missing = [i for i in dict.fromkeys(job_ids) if i not in found]
+        if missing:
+            found |= {j.job_id: j for j in self._v1.get_jobs(missing)}
+        return [found[i] for i in job_ids if i in found]
+
+    def _jobs(self, states: dict[str, RunState], job_ids: Sequence[str]) -> list[Job]:
+        """The jobs among `job_ids` the states hold, each once, in that order (inputs and outputs read)."""
+        wanted = [(states[run_of(i)], runs.suffix(i)) for i in dict.fromkeys(job_ids) if _held(states, i)]
+        keys: dict[str, dict[str, Any]] = {}
+        for state, sfx in wanted:
+            e = state.jobs[sfx]
+            for key in (runs.input_key(state.run, e.part), runs.output_key(state.run, e.out or "")):
+                keys[key["pk"]["S"]] = key
+        got = {i["pk"]["S"]: i for i in self._get([k for pk, k in keys.items() if not pk.endswith("#")])}
+        jobs = []
+        for state, sfx in wanted:
+            e = state.jobs[sfx]
+            inputs = {e.part: got[pk]} if (pk := runs.input_key(state.run, e.part)["pk"]["S"]) in got else {}
+            outputs = {}
+            if e.out is not None and (pk := runs.output_key(state.run, e.out)["pk"]["S"]) in got:
+                outputs = {e.out: got[pk]}
+            job = runs.job_of(state, sfx, inputs, outputs)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _states(self, run_ids: set[str] | list[str]) -> dict[str, RunState]:
+        keys = [{"pk": {"S": f"{runs.RUN}#{r}"}} for r in run_ids]
+        got = self._get(keys, ("pk", "v", "doc", "expiresAt"))
+        return {(run := i["pk"]["S"].split("#", 1)[1]): runs.state_from_item(run, i) for i in got}
+
+    def _get(self, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        chunks = [keys[i : i + 100] for i in range(0, len(keys), 100)]
+        if len(chunks) <= 1:
+            return list(self._io.get(keys, projection)) if keys else []
+        return [i for got in self._fan.map(lambda c: list(self._io.get(c, projection)), chunks) for i in got]
+
+    # --- jobs: moves --------------------------------------------------------------------------
+    def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
+        moved, states, v1 = self._move(moves, now)
+        jobs = {j.job_id: j for j in self._jobs(states, moved)}
+        if v1:
+            jobs |= {j.job_id: j for j in self._v1.move_jobs(v1, now)}
+        return self._in_order(moves, jobs)
+
+    def move_job_ids(self, moves: Sequence[JobMove], now: datetime) -> list[str]:
+        moved, _, v1 = self._move(moves, now)
+        ids = dict.fromkeys(moved)
+        if v1:
+            ids |= dict.fromkeys(self._v1.move_job_ids(v1, now))
+        return [i for i in dict.fromkeys(m.job_id for m in moves) if i in ids]
+
+    @staticmethod
+    def _in_order(moves: Sequence[JobMove], jobs: dict[str, Job]) -> list[Job]:
+        return [jobs[i] for i in dict.fromkeys(m.job_id for m in moves) if i in jobs]
+
+    def _move(
+        self, moves: Sequence[JobMove], now: datetime
+    ) -> tuple[list[str], dict[str, RunState], list[JobMove]]:
+        """Apply the moves run by run: the ids that moved, the states after, and the moves of jobs
+        no run holds (for the store of one item a job)."""
+        by_run: dict[str, list[JobMove]] = {}
+        for m in moves:
+            by_run.setdefault(run_of(m.job_id), []).append(m)
+        stamp = items.ts(now)
+        states = self._states(list(by_run))
+        unknown = [m for m in moves if not _held(states, m.job_id)]
+
+        def one(run: str) -> _Write | None:
+            if run not in states:
+                return None
+            return self._change(run, lambda s: self._apply(s, by_run[run], stamp), first=states[run])
+
+        moved: list[str] = []
+        after: dict[str, RunState] = {}
+        for run, write in zip(by_run, self._pool.map(one, list(by_run)), strict=True):
+            if write is not None:
+                moved.extend(run + sfx for sfx in write.moved)
+                after[run] = write.state
+        return moved, after, unknown
+
+    def _apply(self, state: RunState, moves: list[JobMove], stamp: str) -> _Write | None:
+        write = _Write(state)
+        ends: dict[str, tuple[str | None, str | None]] = {}
+        for n, move in enumerate(moves):
+            sfx = runs.suffix(move.job_id)
+            e = state.jobs.get(sfx)
+            if e is None or not _applies(e, move):
+                continue
+            e.status, e.updated = move.status.value, stamp
+            if move.batch_id is not None:
+                e.batch = move.batch_id
+            if move.transform_job_name is not None:
+                e.transform = move.transform_job_name
+            if move.status in model.JOB_TERMINAL:
+                e.completed = stamp
+            if move.result is not None or move.error is not None:
+                ends[sfx] = (move.result, move.error)
+            write.moved.setdefault(sfx, n)
+        if not write.moved:
+            return None
+        if ends:
+            puts = []
+            for part, item, sfxs in runs.output_items(state.run, os.urandom(3).hex(), ends):
+                puts.append(item)
+                for sfx in sfxs:
+                    state.jobs[sfx].out = part
+            self._io.put(puts)  # before the state that names them
+        return write
+
+    def retry_jobs(self, job_ids: Sequence[str], now: datetime) -> list[Job]:
+        unique = list(dict.fromkeys(job_ids))
+        by_run: dict[str, list[str]] = {}
+        for i in unique:
+            by_run.setdefault(run_of(i), []).append(i)
+        stamp = items.ts(now)
+        states = self._states(list(by_run))
+
+        def requeue(state: RunState, ids: list[str]) -> _Write | None:
+            write = _Write(state)
+            for n, i in enumerate(ids):
+                e = state.jobs.get(runs.suffix(i))
+                if e is None or not model.can_retry_job(JobStatus(e.status)):
+                    continue
+                e.status, e.attempt, e.updated = JobStatus.QUEUED.value, e.attempt + 1, stamp
+                e.completed = e.batch = e.transform = e.out = None
+                write.moved[runs.suffix(i)] = n
+            return write if write.moved else None
+
+        def one(run: str) -> _Write | None:
+            if run not in states:
+                return None
+            return self._change(run, lambda s: requeue(s, by_run[run]), first=states[run])
+
+        after: dict[str, RunState] = {}
+        moved: list[str] = []
+        for run, write in zip(by_run, self._pool.map(one, list(by_run)), strict=True):
+            if write is not None:
+                after[run] = write.state
+                moved.extend(run + s for s in write.moved)
+        jobs = {j.job_id: j for j in self._jobs(after, moved)}
+        v1 = [i for i in unique if not _held(states, i)]
+        if v1:
+            jobs |= {j.job_id: j for j in self._v1.retry_jobs(v1, now)}
+        return [jobs[i] for i in unique if i in jobs]
+
+    # --- the one write path -------------------------------------------------------------------
+    def _change(
+        self, run: str, step: Callable[[RunState], _Write | None], *, first: RunState | None = None
+    ) -> _Write | None:
+        """Read the run, let `step` change it, write it on the version read; again on a lost race."""
+        state = first
+        for attempt in range(MAX_ATTEMPTS):
+            if state is None:
+                state = self._read(run)
+            before = replace(state, jobs={s: replace(e) for s, e in state.jobs.items()})
+            write = step(state)
+            if write is None:
+                return None
+            if self._write(before, write):
+                return write
+            state = None
+            self._io.backoff(attempt)
+        raise StoreUnavailable(f"run {run} kept changing under {MAX_ATTEMPTS} writes; try again")
+
+    def _read(self, run: str) -> RunState:
+        got = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"{runs.RUN}#{run}"}}, ConsistentRead=True
+        )
+        return runs.state_from_item(run, got["Item"]) if "Item" in got else RunState(run)
+
+    def _write(self, before: RunState, write: _Write) -> bool:
+        """The state, conditioned on `before`'s version; False when another writer came first."""
+        state = write.state
+        expires = self._expiry(state)
+        want_s, want_b = state.wanted_marks()
+        # A marker's sort key follows the run's: rewrite every marker when it moves (a run added to).
+        moved_key = before.sort_key != state.sort_key
+        keep_s = before.status_marks if not moved_key else frozenset()
+        keep_b = before.batch_marks if not moved_key else frozenset()
+        put_marks = [("s", v) for v in sorted(want_s - keep_s)] + [("b", v) for v in sorted(want_b - keep_b)]
+        drop_marks = [("s", v) for v in sorted(before.status_marks - want_s)]
+        drop_marks += [("b", v) for v in sorted(before.batch_marks - want_b)]
+        state.status_marks, state.batch_marks = want_s, want_b
+        state.version = before.version + 1
+        item = runs.state_item(state, expires)
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if before.version == 0
+            else {
+                "ConditionExpression": "v = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(before.version)}},
+            }
+        )
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table, "Item": runs.mark_item(state, w, v, expires)}}
+            for w, v in put_marks
+        ]
+        actions += [
+            {"Delete": {"TableName": self._table, "Key": {"pk": {"S": runs.mark_key(state.run, w, v)}}}}
+            for w, v in drop_marks
+        ]
+        for token, job_id in write.tokens.items():
+            expiry = items.expires_at(
+                items.parse_ts(state.jobs[runs.suffix(job_id)].submitted), self._ttl_days
+            )
+            token_item = {
+                **items.key(items.TOKEN, token),
+                **items.to_item({"jobId": job_id, "expiresAt": expiry}),
+            }
+            actions.append({"Put": {"TableName": self._table, "Item": token_item,
+                                    "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
+        try:
+            if not actions:
+                self._db.put_item(TableName=self._table, Item=item, **condition)
+            else:
+                self._transact(
+                    [{"Put": {"TableName": self._table, "Item": item, **condition}}, *actions], write
+                )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        except _Lost:
+            return False
+        if (expires is None) != (before.expiry is None):
+            self._set_expiry(state, before, expires)
+        state.expiry = expires
+        return True
+
+    def _transact(self, actions: list[dict[str, Any]], write: _Write) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+                return
+            except self._db.exceptions.TransactionCanceledException as exc:
+                codes = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    raise _Lost from exc
+                tokens = list(write.tokens)
+                for n, code in enumerate(codes[len(actions) - len(tokens) :]):
+                    if code == "ConditionalCheckFailed":
+                        raise _TokenTaken(tokens[n]) from exc
+                if "TransactionConflict" not in codes and "ThrottlingError" not in codes:
+                    raise
+                self._io.backoff(attempt)
+        raise StoreUnavailable(f"run {write.state.run} stayed in conflicting transactions; try again")
+
+    def _expiry(self, state: RunState) -> int | None:
+        """TTL for a run whose every job is at an end, from its latest end; none while one runs."""
+        ends = [e.completed for e in state.jobs.values()]
+        if self._ttl_days <= 0 or any(e is None for e in ends):
+            return None
+        return items.expires_at(items.parse_ts(max(e for e in ends if e)), self._ttl_days)
+
+    def _set_expiry(self, state: RunState, before: RunState, expires: int | None) -> None:
+        """The run's other items expire with its state (or stop expiring, for a retried run)."""
+        keys = {runs.input_key(state.run, e.part)["pk"]["S"] for e in state.jobs.values()}
+        keys |= {runs.output_key(state.run, e.out)["pk"]["S"] for e in state.jobs.values() if e.out}
+        keys |= {runs.mark_key(state.run, "s", v) for v in state.status_marks}
+        keys |= {runs.mark_key(state.run, "b", v) for v in state.batch_marks}
+        if expires is None:
+            args: dict[str, Any] = {"UpdateExpression": "REMOVE expiresAt"}
+        else:
+            args = {
+                "UpdateExpression": "SET expiresAt = :e",
+                "ExpressionAttributeValues": {":e": {"N": str(expires)}},
+            }
+
+        def update(pk: str) -> None:
+            # Conditional on the item existing: one gone already (expired) is not made again.
+            with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": pk}},
+                    ConditionExpression="attribute_exists(pk)",
+                    **args,
+                )
+
+        list(self._fan.map(update, sorted(keys)))
+
+    # --- listings and counts ------------------------------------------------------------------
+    def list_jobs(
+        self, *, status: JobStatus | None, batch_id: str | None, limit: int, next_token: str | None
+    ) -> Page[Job]:
+        if batch_id is not None:
+            index, attr, values = items.BY_BATCH, "batchKey", runs.batch_values(batch_id)
+        elif status is not None:
+            index, attr, values = items.BY_STATUS, "statusKey", runs.status_values(status.value)
+        else:
+            index, attr, values = items.BY_KIND, "kind", runs.kind_values()
+        tag = f"{index}:{values[0]}:{status.value if status else ''}"
+        start, skip = _decode(tag, next_token)
+
+        def keep(e: Entry) -> bool:
+            return (status is None or e.status == status.value) and (batch_id is None or e.batch == batch_id)
+
+        found: list[Job] = []
+        entries = self._entries(index, attr, values, start)
+        while chunk := _take_runs(entries, limit + 1 - len(found)):
+            states = self._states([r for _, r in chunk])
+            for sort_key, run in chunk:
+                state = states.get(run)
+                if state is None:
+                    continue
+                offset = skip if sort_key == start else 0
+                sfxs = [s for s in state.newest_first() if keep(state.jobs[s])][offset:]
+                if not sfxs:
+                    continue
+                room = limit - len(found)
+                if room == 0:
+                    return Page(found, _encode(tag, sort_key, offset))
+                found.extend(self._jobs({run: state}, [run + s for s in sfxs[:room]]))
+                if len(sfxs) > room:
+                    return Page(found, _encode(tag, sort_key, offset + room))
+        return Page(found, None)
+
+    def _entries(
+        self, index: str, attr: str, values: list[str], start: str | None
+    ) -> Iterator[tuple[str, str]]:
+        """(sort key, run) of every entry under `values`, newest first, from `start` on (included)."""
+
+        def shard(value: str) -> Iterator[tuple[str, str]]:
+            args: dict[str, Any] = {
+                "TableName": self._table, "IndexName": index, "ScanIndexForward": False,
+                "KeyConditionExpression": "#k = :k", "ExpressionAttributeNames": {"#k": attr},
+                "ExpressionAttributeValues": {":k": {"S": value}},
+            }  # fmt: skip
+            if start is not None:
+                args["KeyConditionExpression"] += " AND sortKey <= :s"
+                args["ExpressionAttributeValues"][":s"] = {"S": start}
+            for got in self._db.get_paginator("query").paginate(**args):
+                for e in got.get("Items", []):
+                    run = runs.run_of_key(e["pk"]["S"])
+                    if run is not None:
+                        yield e["sortKey"]["S"], run
+
+        merged = heapq.merge(*(shard(v) for v in values), reverse=True)
+        seen: set[str] = set()
+        for sort_key, run in merged:
+            if run not in seen:  # a run moving between keys may show under both for a moment
+                seen.add(run)
+                yield sort_key, run
+
+    def _all_runs(self, index: str, attr: str, values: list[str]) -> dict[str, RunState]:
+        found = [r for _, r in self._entries(index, attr, values, None)]
+        return self._states(found)
+
+    def batch_job_ids(self, batch_id: str) -> list[str]:
+        states = self._all_runs(items.BY_BATCH, "batchKey", runs.batch_values(batch_id))
+        return [s.run + sfx for s in states.values() for sfx, e in s.jobs.items() if e.batch == batch_id]
+
+    def count_batch_jobs(self, batch_id: str) -> dict[JobStatus, int]:
+        # Read from the state items themselves (consistent reads): exact, whatever the index lags.
+        states = self._all_runs(items.BY_BATCH, "batchKey", runs.batch_values(batch_id))
+        counts = Counter(
+            JobStatus(e.status) for s in states.values() for e in s.jobs.values() if e.batch == batch_id
+        )
+        return dict(counts)
+
+    def move_batch_jobs(
+        self, batch_id: str, status: JobStatus, now: datetime, *, transform_job_name: str | None = None
+    ) -> list[str]:
+        moves = [
+            JobMove(i, status, transform_job_name=transform_job_name, in_batch=batch_id)
+            for i in self.batch_job_ids(batch_id)
+        ]
+        return self.move_job_ids(moves, now)
+
+    def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        # DynamoDB keeps no counts: every run listed under a status is read (call it now and then).
+        found: set[str] = set()
+        for s in JobStatus:
+            found |= {
+                r for _, r in self._entries(items.BY_STATUS, "statusKey", runs.status_values(s.value), None)
+            }
+        states = self._states(list(found))
+        counts = Counter(JobStatus(e.status) for st in states.values() for e in st.jobs.values())
+        return {s: counts.get(s, 0) for s in JobStatus}
+
+    # --- batches: one item each, as before ----------------------------------------------------
+    def create_batch(self, batch: Batch) -> Batch:
+        return self._v1.create_batch(batch)
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        return self._v1.get_batch(batch_id)
+
+    def move_batch(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        now: datetime,
+        *,
+        claimed_by: str | None = None,
+        **changes: Any,
+    ) -> Batch | None:
+        return self._v1.move_batch(batch_id, status, now, claimed_by=claimed_by, **changes)
+
+    def list_batches(self, *, status: BatchStatus | None, limit: int, next_token: str | None) -> Page[Batch]:
+        return self._v1.list_batches(status=status, limit=limit, next_token=next_token)
+
+
+def _held(states: dict[str, RunState], job_id: str) -> bool:
+    state = states.get(run_of(job_id))
+    return state is not None and runs.suffix(job_id) in state.jobs
+
+
+class _Lost(Exception):
+    """Another writer changed the run since it was read."""
+
+
+def _applies(e: Entry, move: JobMove) -> bool:
+    if not model.can_move_job(JobStatus(e.status), move.status):
+        return False
+    if move.in_batch is None:
+        return True
+    return e.batch == move.in_batch or (e.batch is None and e.attempt == 1)
+
+
+def _take_runs(entries: Iterator[tuple[str, str]], n: int) -> list[tuple[str, str]]:
+    out = []
+    for entry in entries:
+        out.append(entry)
+        if len(out) >= n:
+            break
+    return out
+
+
+def _encode(tag: str, sort_key: str, skip: int) -> str:
+    raw = json.dumps({"i": tag, "k": sort_key, "n": skip}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode(tag: str, token: str | None) -> tuple[str | None, int]:
+    if token is None:
+        return None, 0
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if (
+            isinstance(doc, dict) and doc.get("i") == tag and isinstance(doc.get("k"), str)
+            and "#" in doc["k"] and isinstance(doc.get("n"), int) and doc["n"] >= 0
+        ):  # fmt: skip
+            return doc["k"], doc["n"]
+    except (ValueError, binascii.Error):
+        pass
+    raise ValidationError(
+        "nextToken is not one this listing returned; pass the nextToken of the previous page "
+        "with the same filters, or leave it out to start again",
+        field="nextToken",
+    )
