@@ -101,6 +101,9 @@ SAGEMAKER_PER_INSTANCE_HOUR = {"ml.m5.xlarge": 0.23, "ml.m4.xlarge": 0.24, "ml.c
 BEFORE_OWN_SERVICES = 40.28
 
 # ---- assumptions of the cost model ------------------------------------------------------------------
+# The seed's job item: one item a job, as asyncml's was before runs (499 B measured at 10,000 jobs,
+# docs/performance.md), so each of its two writes is 1 WRU.
+SEED_JOB_ITEM_BYTES = 499
 JOBS_PER_DAY = 1_000_000  # for what is billed by the hour or month (stream-hours, storage, PITR)
 SUBSCRIBERS_PER_UPDATE = 1  # each published update reaches one subscriber (the job's watcher)
 CONNECTION_MINUTES_PER_SUBMIT_CALL = 10  # the submitting client watches its 500 jobs ~10 minutes
@@ -1235,10 +1238,13 @@ class Report:
         gb_s, cpu_gb_s = sum(self.gb_s.values()) * per_m, sum(self.cpu_gb_s.values()) * per_m
         what = f"{gb_s:,.0f} GB-s measured under moto (the handlers' CPU alone: {cpu_gb_s:,.0f})"
         cost("Lambda duration", what, gb_s * LAMBDA_PER_GB_S_ARM)
-        seed_wru = 2 * write_units(int(self.r["job_item_bytes"]))
+        seed_wru = 2 * write_units(SEED_JOB_ITEM_BYTES)
         wru = self.total_wcu * per_m
         item = self.r["job_item_bytes"]
-        what = f"{wru:,.0f} WRU (the seed: 2 writes of a {item:.0f} B item = {seed_wru} WRU a job)"
+        what = (
+            f"{wru:,.0f} WRU, {item:.0f} B stored a job (the seed: 2 writes of a {SEED_JOB_ITEM_BYTES} B "
+            f"item = {seed_wru} WRU a job)"
+        )
         cost("DynamoDB writes", what, wru * DDB_PER_M_WRU / 1e6, seed_wru * 1e6 * DDB_PER_M_WRU / 1e6)
         rru = self.total_rru * per_m
         cost("DynamoDB reads", f"{rru:,.0f} RRU", rru * DDB_PER_M_RRU / 1e6)

@@ -3,10 +3,12 @@
 The worker runs in this process exactly as in Lambda (cloud_ports, boto3, urllib3, thread pools).
 The services it calls run in a second process, so their memory and CPU are not counted: S3 streams
 the files from disk, AppSync counts publish requests, and DynamoDB is a stand-in that answers the
-calls the results worker makes (GetItem, UpdateItem for the batch, TransactWriteItems of the jobs'
-moves, BatchGetItem reading them back, Query of the batch's index shards). moto cannot serve here:
-at ~4.5 ms per UpdateItem it would measure moto (1M records ~ 75 min), and it copies a whole S3
-object into memory on each GET. Peak RSS is this process's VmHWM, reset before the worker starts.
+calls the results worker makes on DynamoRunStore's layout (GetItem and UpdateItem of the batch,
+BatchGetItem of the runs' states and inputs, BatchWriteItem of their outputs, PutItem of the states,
+Query of the batch's index shards), holding the items in a dict; every condition holds. moto
+cannot serve here: at ~4.5 ms per UpdateItem it would measure moto (1M records ~ 75 min), and it
+copies a whole S3 object into memory on each GET. Peak RSS is this process's VmHWM, reset before
+the worker starts.
 
     .venv/bin/python bench/results_worker.py [--each-job-end] 10000 100000 1000000
 
@@ -40,6 +42,7 @@ T0 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 BATCH = "20261125-120000-0a1b2c3d"
 BUCKET, TABLE = "bench-bucket", "bench-table"
 IN_KEY, OUT_KEY = f"data/2026/11/25/{BATCH}.csv", f"result/2026/11/25/{BATCH}.csv.out"
+RUN = 500  # jobs per submitJobs call, so per run
 
 
 class Quiet(BaseHTTPRequestHandler):
@@ -57,18 +60,41 @@ class Quiet(BaseHTTPRequestHandler):
         pass
 
 
+def job_ids(n: int) -> list[str]:
+    """The batch's job ids, as submitJobs calls of 500 make them (runs of 500), the same in both processes."""
+    ids: list[str] = []
+    for start in range(0, n, RUN):
+        ids += [f"{start // RUN:08x}-0000-7000-8000-{k:012x}" for k in range(min(RUN, n - start))]
+    return ids
+
+
 def services(root: Path, n: int, ports: Any, counters: Any) -> None:
     """The second process: DynamoDB stand-in, S3 file server, AppSync counter."""
+    from asyncml.aws import dynamodb_runs as runs
+    from asyncml.model import run_of
+
+    # The table as DynamoRunStore left it when the transform started: the batch, and each run's
+    # state (every job PROCESSING in the batch) and input item.
     batch = items.batch_item(
         Batch(BATCH, BatchStatus.PROCESSING, n, T0, T0, IN_KEY, transform_job_name=f"asyncml-{BATCH}")
     )
-    job = items.job_item(Job("x", JobStatus.COMPLETED, "5.1,3.5,1.4,0.2", T0, T0, batch_id=BATCH), 0)
-    # The batch's jobs by index shard, as byBatch holds them (KEYS_ONLY-style entries).
-    ids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
-    shards: dict[str, list[str]] = {}
-    for i in ids:
-        shards.setdefault(items.job_batch_key(i, BATCH) or "", []).append(i)
-    position = {i: n for mine in shards.values() for n, i in enumerate(mine)}
+    held: dict[str, dict[str, Any]] = {batch["pk"]["S"]: batch}
+    by_run: dict[str, list[Job]] = {}
+    for i in job_ids(n):
+        by_run.setdefault(run_of(i), []).append(Job(i, JobStatus.PROCESSING, "5.1,3.5,1.4,0.2", T0, T0))
+    shards: dict[str, list[dict[str, Any]]] = {}  # byBatch: each run's state item under its shard
+    for run, jobs in by_run.items():
+        stamp = items.ts(T0)
+        state = runs.RunState(run, 1, {
+            runs.suffix(j.job_id): runs.Entry("p0", "PROCESSING", 1, stamp, stamp, batch=BATCH,
+                                              transform=f"asyncml-{BATCH}")
+            for j in jobs
+        })  # fmt: skip
+        item = runs.state_item(state, None)
+        held[item["pk"]["S"]] = item
+        inputs = runs.input_item(run, "p0", jobs)
+        held[inputs["pk"]["S"]] = inputs
+        shards.setdefault(item["batchKey"]["S"], []).append(item)
     lock = threading.Lock()
 
     class DynamoDB(Quiet):
@@ -77,34 +103,43 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
             op = self.headers["X-Amz-Target"].split(".")[1]
             with lock:
                 counters[0] += 1
+            out: dict[str, Any] = {}
             if op == "GetItem":
-                out: dict[str, Any] = {"Item": batch}
-            elif op == "UpdateItem":  # the condition holds; ALL_NEW = the item with the SETs applied
-                base = dict(batch if req["Key"]["pk"]["S"].startswith("batch#") else job)
-                names, values = req["ExpressionAttributeNames"], req["ExpressionAttributeValues"]
-                base.update({names[f"#a{i}"]: values[f":v{i}"] for i in range(len(names) - 1)})
+                got = held.get(req["Key"]["pk"]["S"])
+                out = {"Item": got} if got else {}
+            elif op == "UpdateItem":  # the batch's move (ALL_NEW: the SETs applied) or an item's expiry
+                pk = req["Key"]["pk"]["S"]
+                base = dict(held.get(pk, {}))
+                names, values = (
+                    req.get("ExpressionAttributeNames", {}),
+                    req.get("ExpressionAttributeValues", {}),
+                )
+                if pk.startswith("batch#"):
+                    base.update({names[f"#a{i}"]: values[f":v{i}"] for i in range(len(names) - 1)})
+                    held[pk] = base
                 out = {"Attributes": base}
+            elif op == "PutItem":  # the condition holds (no other writer here)
+                held[req["Item"]["pk"]["S"]] = req["Item"]
+            elif op == "BatchWriteItem":
+                for r in next(iter(req["RequestItems"].values())):
+                    held[r["PutRequest"]["Item"]["pk"]["S"]] = r["PutRequest"]["Item"]
             elif op == "TransactWriteItems":  # every condition holds
-                out = {}
-            elif op == "BatchGetItem":  # the jobs as moved (COMPLETED), or just pk and status
+                for t in req["TransactItems"]:
+                    if "Put" in t:
+                        held[t["Put"]["Item"]["pk"]["S"]] = t["Put"]["Item"]
+                    elif "Delete" in t:
+                        held.pop(t["Delete"]["Key"]["pk"]["S"], None)
+            elif op == "BatchGetItem":
                 ((table, ask),) = req["RequestItems"].items()
-                found = [{**job, "pk": k["pk"], "jobId": {"S": k["pk"]["S"].removeprefix("job#")}}
-                         for k in ask["Keys"]]  # fmt: skip
+                found = [held[k["pk"]["S"]] for k in ask["Keys"] if k["pk"]["S"] in held]
                 if "ProjectionExpression" in ask:  # the attributes asked for, as DynamoDB answers
                     wanted = set(ask["ExpressionAttributeNames"].values())
                     found = [{k: v for k, v in f.items() if k in wanted} for f in found]
                 out = {"Responses": {table: found}}
-            elif op == "Query":  # one shard of the batch's index (status projected), DynamoDB-sized pages
+            elif op == "Query":  # one shard of the batch's index: the runs' entries (keys only)
                 value = req["ExpressionAttributeValues"][":k"]["S"]
-                mine = shards.get(value, [])
-                after = req.get("ExclusiveStartKey", {}).get("pk", {}).get("S", "").removeprefix("job#")
-                start = position[after] + 1 if after else 0
-                size = min(5_000, len(mine) - start)
-                entries = [{"pk": {"S": f"job#{i}"}, "batchKey": {"S": value}, "sortKey": {"S": f"t#{i}"},
-                            "status": {"S": "COMPLETED"}} for i in mine[start : start + size]]  # fmt: skip
-                out = {"Items": entries, "Count": size, "ScannedCount": size}
-                if start + size < len(mine):
-                    out["LastEvaluatedKey"] = entries[-1]
+                entries = [{k: i[k] for k in ("pk", "batchKey", "sortKey")} for i in shards.get(value, [])]
+                out = {"Items": entries, "Count": len(entries), "ScannedCount": len(entries)}
             else:
                 self.answer(400, json.dumps({"__type": "UnknownOperation", "message": op}).encode())
                 return
@@ -148,9 +183,9 @@ def run(n: int) -> dict[str, float]:
         for key in (IN_KEY, OUT_KEY):
             (root / BUCKET / key).parent.mkdir(parents=True, exist_ok=True)
         with (root / BUCKET / IN_KEY).open("w") as f_in, (root / BUCKET / OUT_KEY).open("w") as f_out:
-            for i in range(n):
-                f_in.write(f"{i:08d}-0000-4000-8000-000000000000,5.1,3.5,1.4,0.2\n")
-                f_out.write(f"{i:08d}-0000-4000-8000-000000000000,5.1,3.5,1.4,0.2,setosa\n")
+            for i in job_ids(n):
+                f_in.write(f"{i},5.1,3.5,1.4,0.2\n")
+                f_out.write(f"{i},5.1,3.5,1.4,0.2,setosa\n")
         ports, counters = mp.Array("i", 3), mp.Array("l", 2)
         proc = mp.Process(target=services, args=(root, n, ports, counters), daemon=True)
         proc.start()
@@ -188,7 +223,8 @@ def measure(n: int, ports: list[int], counters: Any) -> dict[str, float]:
     db = plain_results_path(
         boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports[0]}", config=config)
     )
-    p.store._db = p.store._io.db = db  # type: ignore[attr-defined]
+    store: Any = p.store
+    store._db = store._io.db = store._v1._db = store._v1._io.db = db  # the run store and its batches' store
     p.bucket._s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports[1]}")  # type: ignore[attr-defined]
     s3 = {"bucket": {"name": BUCKET}, "object": {"key": OUT_KEY, "size": 0}}
     event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": s3,
