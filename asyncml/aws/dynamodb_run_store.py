@@ -230,7 +230,9 @@ class DynamoRunStore:
         def one(run: str) -> _Write | None:
             if run not in states:
                 return None
-            return self._change(run, lambda s: self._apply(s, by_run[run], stamp), first=states[run])
+            # One tag a call: a write that lost a race puts the same output items again, not new ones.
+            tag = os.urandom(3).hex()
+            return self._change(run, lambda s: self._apply(s, by_run[run], stamp, tag), first=states[run])
 
         moved: list[str] = []
         after: dict[str, RunState] = {}
@@ -240,7 +242,7 @@ class DynamoRunStore:
                 after[run] = write.state
         return moved, after, unknown
 
-    def _apply(self, state: RunState, moves: list[JobMove], stamp: str) -> _Write | None:
+    def _apply(self, state: RunState, moves: list[JobMove], stamp: str, tag: str) -> _Write | None:
         write = _Write(state)
         ends: dict[str, tuple[str | None, str | None]] = {}
         for n, move in enumerate(moves):
@@ -262,7 +264,7 @@ class DynamoRunStore:
             return None
         if ends:
             puts = []
-            for part, item, sfxs in runs.output_items(state.run, os.urandom(3).hex(), ends):
+            for part, item, sfxs in runs.output_items(state.run, tag, ends):
                 puts.append(item)
                 for sfx in sfxs:
                     state.jobs[sfx].out = part
@@ -334,7 +336,8 @@ class DynamoRunStore:
         """The state, conditioned on `before`'s version; False when another writer came first."""
         state = write.state
         expires = self._expiry(state)
-        want_s, want_b = state.wanted_marks()
+        state.settle_marks(before)
+        want_s, want_b = state.status_marks, state.batch_marks
         # A marker's sort key follows the run's: rewrite every marker when it moves (a run added to).
         moved_key = before.sort_key != state.sort_key
         keep_s = before.status_marks if not moved_key else frozenset()
@@ -342,7 +345,6 @@ class DynamoRunStore:
         put_marks = [("s", v) for v in sorted(want_s - keep_s)] + [("b", v) for v in sorted(want_b - keep_b)]
         drop_marks = [("s", v) for v in sorted(before.status_marks - want_s)]
         drop_marks += [("b", v) for v in sorted(before.batch_marks - want_b)]
-        state.status_marks, state.batch_marks = want_s, want_b
         state.version = before.version + 1
         item = runs.state_item(state, expires)
         condition: dict[str, Any] = (
@@ -454,25 +456,30 @@ class DynamoRunStore:
         def keep(e: Entry) -> bool:
             return (status is None or e.status == status.value) and (batch_id is None or e.batch == batch_id)
 
-        found: list[Job] = []
+        picked: list[str] = []
+        held: dict[str, RunState] = {}
+        token: str | None = None
         entries = self._entries(index, attr, values, start)
-        while chunk := _take_runs(entries, limit + 1 - len(found)):
+        # Runs in chunks of what the page still needs (+1, to know whether there is more), their
+        # states read together; then the jobs picked, inputs and outputs read together.
+        while token is None and (chunk := _take_runs(entries, limit + 1 - len(picked))):
             states = self._states([r for _, r in chunk])
             for sort_key, run in chunk:
                 state = states.get(run)
-                if state is None:
-                    continue
                 offset = skip if sort_key == start else 0
-                sfxs = [s for s in state.newest_first() if keep(state.jobs[s])][offset:]
+                sfxs = [s for s in state.newest_first() if keep(state.jobs[s])][offset:] if state else []
                 if not sfxs:
                     continue
-                room = limit - len(found)
+                room = limit - len(picked)
                 if room == 0:
-                    return Page(found, _encode(tag, sort_key, offset))
-                found.extend(self._jobs({run: state}, [run + s for s in sfxs[:room]]))
+                    token = _encode(tag, sort_key, offset)
+                    break
+                picked.extend(run + s for s in sfxs[:room])
+                held[run] = states[run]
                 if len(sfxs) > room:
-                    return Page(found, _encode(tag, sort_key, offset + room))
-        return Page(found, None)
+                    token = _encode(tag, sort_key, offset + room)
+                    break
+        return Page(self._jobs(held, picked), token)
 
     def _entries(
         self, index: str, attr: str, values: list[str], start: str | None

@@ -10,8 +10,9 @@ DynamoDB bills a write by the item's size (1 WRU a KB), so a job's share of a st
 ~30 bytes of state, and its payload and result are written once each.
 
 The indexes find runs: the state item carries `statusKey` while its jobs share one status and
-`batchKey` while they are in one batch (the usual case: a run moves together); a run whose jobs
-are spread over several statuses or batches has one small marker item `runm#<run>#…` for each.
+`batchKey` for the batch it joined first (the usual case: a run moves together); a run whose jobs
+are spread over several statuses or batches has one small marker item `runm#<run>#…` for each
+other one (`RunState.settle_marks`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class RunState:
     status_marks: frozenset[str] = frozenset()  # the markers stored now
     batch_marks: frozenset[str] = frozenset()
     expiry: int | None = None  # DynamoDB TTL: set once every job is at an end
+    primary: str | None = None  # the batch the state item's batchKey names (settle_marks)
 
     @property
     def sort_key(self) -> str:
@@ -105,13 +107,19 @@ class RunState:
     def batches(self) -> set[str]:
         return {e.batch for e in self.jobs.values() if e.batch is not None}
 
-    def wanted_marks(self) -> tuple[frozenset[str], frozenset[str]]:
-        """Markers a run needs: one per status when it has several, one per batch likewise."""
+    def settle_marks(self, before: RunState) -> None:
+        """The index entries the run needs once changed from `before`: `statusKey` on the state
+        item while its jobs share one status, else a marker a status. `batchKey` names its primary
+        batch, kept while any of its jobs is in it, and every other batch has a marker: a batch's
+        entry for a run is never moved while that batch has jobs of it, so a listing of the batch
+        (its PROCESSING move, its failure) cannot miss the run while the index catches up."""
         statuses, batches = self.statuses(), self.batches()
-        return (
-            frozenset(statuses) if len(statuses) > 1 else frozenset(),
-            frozenset(batches) if len(batches) > 1 else frozenset(),
-        )
+        self.status_marks = frozenset(statuses) if len(statuses) > 1 else frozenset()
+        primary = before.primary if before.primary in batches else None
+        if primary is None and batches and not before.batch_marks & batches:
+            primary = min(batches)
+        self.primary = primary
+        self.batch_marks = frozenset(batches - {primary})
 
     def newest_first(self) -> list[str]:
         return sorted(self.jobs, key=lambda s: (self.jobs[s].submitted, s), reverse=True)
@@ -128,7 +136,8 @@ def encode_doc(state: RunState) -> str:
          ref(e.batch), ref(e.transform), ref(e.out)]
         for sfx, e in state.jobs.items()
     ]  # fmt: skip
-    doc = {"t": list(strings), "j": rows, "s": sorted(state.status_marks), "b": sorted(state.batch_marks)}
+    doc = {"t": list(strings), "j": rows, "s": sorted(state.status_marks), "b": sorted(state.batch_marks),
+           "p": state.primary}  # fmt: skip
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -143,11 +152,11 @@ def decode_doc(run: str, version: int, text: str) -> RunState:
         sfx: Entry(t[part], _STATUS[code].value, attempt, t[sub], t[upd], at(done), at(b), at(tj), at(out))
         for sfx, part, code, attempt, sub, upd, done, b, tj, out in doc["j"]
     }
-    return RunState(run, version, jobs, frozenset(doc["s"]), frozenset(doc["b"]))
+    return RunState(run, version, jobs, frozenset(doc["s"]), frozenset(doc["b"]), primary=doc.get("p"))
 
 
 def state_item(state: RunState, expires: int | None) -> dict[str, Any]:
-    statuses, batches = state.statuses(), state.batches()
+    statuses = state.statuses()
     values: dict[str, Any] = {
         "pk": f"{RUN}#{state.run}",
         "v": state.version,
@@ -155,7 +164,7 @@ def state_item(state: RunState, expires: int | None) -> dict[str, Any]:
         "kind": f"{RUN}#{shard(state.run)}",
         "sortKey": state.sort_key,
         "statusKey": status_key(next(iter(statuses)), state.run) if len(statuses) == 1 else None,
-        "batchKey": batch_key(next(iter(batches)), state.run) if len(batches) == 1 else None,
+        "batchKey": batch_key(state.primary, state.run) if state.primary else None,
         "expiresAt": expires,
     }
     return to_item(values)

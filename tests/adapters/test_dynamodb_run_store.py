@@ -123,7 +123,13 @@ def test_a_run_spread_over_statuses_and_batches_is_listed_under_each_then_marker
         assert every_page(limit, status=JobStatus.BATCHED, batch_id=None) == [
             older[2].job_id, older[1].job_id, older[0].job_id
         ]  # fmt: skip
-    assert len(items_named(stack, "runm#")) == 4  # the older run: 2 statuses, 2 batches
+    # The older run: a marker for each of its 2 statuses, and one for b2; the state item itself
+    # still names b1, the batch it joined first, so b1's entry never moved while b2 was sealed.
+    assert sorted(m["pk"]["S"].split("#", 2)[2] for m in items_named(stack, "runm#")) == [
+        "b#b2", "s#BATCHED", "s#QUEUED"
+    ]  # fmt: skip
+    (state,) = [i for i in items_named(stack, "run#") if i["pk"]["S"] == f"run#{run_of(older[0].job_id)}"]
+    assert state["batchKey"]["S"].startswith("b1#") and "statusKey" not in state
     # WHEN the older run's jobs all end alike, THEN its markers go: the state item is listed itself
     store.move_jobs([JobMove(j.job_id, JobStatus.CANCELLED) for j in older[3:]], T0)
     store.move_jobs([JobMove(j.job_id, JobStatus.COMPLETED, result="r") for j in older[:3]], T0)
