@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import heapq
 import json
 import os
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncml import model
 from asyncml.aws import dynamodb_items as items
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["DynamoRunStore", "StoreUnavailable"]
+_T = TypeVar("_T")
 TOKENS_PER_WRITE = 90  # client tokens claimed in one transaction with their run (100 actions at most)
 
 
@@ -93,24 +95,19 @@ class DynamoRunStore:
 
     def _create_run(self, run: str, jobs: list[Job]) -> dict[str, Job]:
         """The run's new jobs stored (inputs first, then the state that names them); each job
-        mapped to itself or, for a token or id stored before, to the job stored then."""
-        tag = os.urandom(3).hex()
+        mapped to itself or, for a token stored before, to the job stored then."""
+        # The tokens stored already are read first: a call sent again costs a read, not a failed
+        # transaction a job, and writes no inputs.
+        tokens = {j.client_token: j.job_id for j in jobs if j.client_token is not None}
+        got = self._get([items.key(items.TOKEN, t) for t in tokens], ("pk", "jobId"))
+        earlier = {tokens[i["pk"]["S"].split("#", 1)[1]]: i["jobId"]["S"] for i in got}  # id -> earlier id
+        pending = [j for j in jobs if j.job_id not in earlier]
         part_of: dict[str, str] = {}
         puts = []
-        for part, chunk in runs.parts(jobs, tag):
+        for part, chunk in runs.parts(pending, os.urandom(3).hex()):
             puts.append(runs.input_item(run, part, chunk))
             part_of |= {j.job_id: part for j in chunk}
         self._io.put(puts)
-        result: dict[str, Job] = {}
-        # job id -> the id stored before under its token: the tokens stored already are read first,
-        # so a call sent again costs a read, not a failed transaction a job.
-        tokens = {j.client_token: j.job_id for j in jobs if j.client_token is not None}
-        token_keys = [items.key(items.TOKEN, t) for t in tokens]
-        known = {
-            i["pk"]["S"].split("#", 1)[1]: i["jobId"]["S"] for i in self._get(token_keys, ("pk", "jobId"))
-        }
-        earlier = {tokens[t]: theirs for t, theirs in known.items()}
-        pending = [j for j in jobs if j.job_id not in earlier]
         while pending:
             tokened = 0
             take = []
@@ -120,23 +117,20 @@ class DynamoRunStore:
                     break
                 take.append(job)
             try:
-                self._change(run, lambda s, t=take: self._add(s, t, part_of))  # type: ignore[misc]
-            except _TokenTaken as taken:
-                got = self._db.get_item(
+                self._change(run, functools.partial(self._add, jobs=take, part_of=part_of))
+            except _TokenTaken as taken:  # sent at this moment by another call: that job is the one
+                got_one = self._db.get_item(
                     TableName=self._table, Key=items.key(items.TOKEN, taken.token), ConsistentRead=True
                 )
                 job = next(j for j in take if j.client_token == taken.token)
-                earlier[job.job_id] = items.from_item(got["Item"])["jobId"]
+                earlier[job.job_id] = items.from_item(got_one["Item"])["jobId"]
                 pending.remove(job)
                 continue
             pending = pending[len(take) :]
-        for job in jobs:
-            result[job.job_id] = job
+        result = {j.job_id: j for j in jobs}
         if earlier:
             found = {j.job_id: j for j in self.get_jobs(list(set(earlier.values())))}
-            for mine, theirs in earlier.items():
-                if theirs in found:
-                    result[mine] = found[theirs]
+            result |= {mine: found[theirs] for mine, theirs in earlier.items() if theirs in found}
         return result
 
     def _add(self, state: RunState, jobs: list[Job], part_of: dict[str, str]) -> _Write | None:
@@ -167,19 +161,14 @@ class DynamoRunStore:
     def _jobs(self, states: dict[str, RunState], job_ids: Sequence[str]) -> list[Job]:
         """The jobs among `job_ids` the states hold, each once, in that order (inputs and outputs read)."""
         wanted = [(states[run_of(i)], runs.suffix(i)) for i in dict.fromkeys(job_ids) if _held(states, i)]
-        keys: dict[str, dict[str, Any]] = {}
-        for state, sfx in wanted:
-            e = state.jobs[sfx]
-            for key in (runs.input_key(state.run, e.part), runs.output_key(state.run, e.out or "")):
-                keys[key["pk"]["S"]] = key
-        got = {i["pk"]["S"]: i for i in self._get([k for pk, k in keys.items() if not pk.endswith("#")])}
+        keys = {runs.input_key(st.run, st.jobs[sfx].part)["pk"]["S"] for st, sfx in wanted}
+        keys |= {runs.output_key(st.run, out)["pk"]["S"] for st, sfx in wanted if (out := st.jobs[sfx].out)}
+        got = {i["pk"]["S"]: i for i in self._get([{"pk": {"S": k}} for k in sorted(keys)])}
         jobs = []
         for state, sfx in wanted:
             e = state.jobs[sfx]
-            inputs = {e.part: got[pk]} if (pk := runs.input_key(state.run, e.part)["pk"]["S"]) in got else {}
-            outputs = {}
-            if e.out is not None and (pk := runs.output_key(state.run, e.out)["pk"]["S"]) in got:
-                outputs = {e.out: got[pk]}
+            inputs = got.get(runs.input_key(state.run, e.part)["pk"]["S"])
+            outputs = got.get(runs.output_key(state.run, e.out)["pk"]["S"]) if e.out else None
             job = runs.job_of(state, sfx, inputs, outputs)
             if job is not None:
                 jobs.append(job)
@@ -225,22 +214,28 @@ class DynamoRunStore:
             by_run.setdefault(run_of(m.job_id), []).append(m)
         stamp = items.ts(now)
         states = self._states(list(by_run))
-        unknown = [m for m in moves if not _held(states, m.job_id)]
+        # One tag a run: a write that lost a race puts the same output items again, not new ones.
+        tags = {run: os.urandom(3).hex() for run in states}
+        writes = self._each_run(states, by_run, lambda s, ms: self._apply(s, ms, stamp, tags[s.run]))
+        moved = [run + sfx for run, w in writes.items() for sfx in w.moved]
+        return (
+            moved,
+            {run: w.state for run, w in writes.items()},
+            [m for m in moves if not _held(states, m.job_id)],
+        )
 
-        def one(run: str) -> _Write | None:
-            if run not in states:
-                return None
-            # One tag a call: a write that lost a race puts the same output items again, not new ones.
-            tag = os.urandom(3).hex()
-            return self._change(run, lambda s: self._apply(s, by_run[run], stamp, tag), first=states[run])
-
-        moved: list[str] = []
-        after: dict[str, RunState] = {}
-        for run, write in zip(by_run, self._pool.map(one, list(by_run)), strict=True):
-            if write is not None:
-                moved.extend(run + sfx for sfx in write.moved)
-                after[run] = write.state
-        return moved, after, unknown
+    def _each_run(
+        self,
+        states: dict[str, RunState],
+        by_run: dict[str, list[_T]],
+        step: Callable[[RunState, list[_T]], _Write | None],
+    ) -> dict[str, _Write]:
+        """`step` applied to each stored run (concurrently), from the state read: the runs written."""
+        stored = [run for run in by_run if run in states]
+        done = self._pool.map(
+            lambda run: self._change(run, lambda st: step(st, by_run[run]), first=states[run]), stored
+        )
+        return {run: w for run, w in zip(stored, done, strict=True) if w is not None}
 
     def _apply(self, state: RunState, moves: list[JobMove], stamp: str, tag: str) -> _Write | None:
         write = _Write(state)
@@ -290,18 +285,9 @@ class DynamoRunStore:
                 write.moved[runs.suffix(i)] = n
             return write if write.moved else None
 
-        def one(run: str) -> _Write | None:
-            if run not in states:
-                return None
-            return self._change(run, lambda s: requeue(s, by_run[run]), first=states[run])
-
-        after: dict[str, RunState] = {}
-        moved: list[str] = []
-        for run, write in zip(by_run, self._pool.map(one, list(by_run)), strict=True):
-            if write is not None:
-                after[run] = write.state
-                moved.extend(run + s for s in write.moved)
-        jobs = {j.job_id: j for j in self._jobs(after, moved)}
+        writes = self._each_run(states, by_run, requeue)
+        moved = [run + sfx for run, w in writes.items() for sfx in w.moved]
+        jobs = {j.job_id: j for j in self._jobs({run: w.state for run, w in writes.items()}, moved)}
         v1 = [i for i in unique if not _held(states, i)]
         if v1:
             jobs |= {j.job_id: j for j in self._v1.retry_jobs(v1, now)}

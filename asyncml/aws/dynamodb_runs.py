@@ -251,14 +251,15 @@ def output_key(run: str, part: str) -> dict[str, Any]:
 
 
 def job_of(
-    state: RunState, sfx: str, inputs: dict[str, dict[str, Any]], outputs: dict[str, dict[str, Any]]
+    state: RunState, sfx: str, inputs: dict[str, Any] | None, outputs: dict[str, Any] | None
 ) -> Job | None:
-    """The job as the API sees it; None when its input item is gone (expired with its run)."""
+    """The job as the API sees it, from its run's state and the input and output items naming it;
+    None when its input item is gone (expired with its run)."""
     e = state.jobs[sfx]
-    got = inputs.get(e.part)
-    if got is None or f"p:{sfx}" not in got:
+    got = inputs or {}
+    if f"p:{sfx}" not in got:
         return None
-    out = outputs.get(e.out, {}) if e.out is not None else {}
+    out = outputs or {}
     return Job(
         job_id=state.run + sfx,
         status=JobStatus(e.status),
