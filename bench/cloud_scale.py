@@ -1,7 +1,7 @@
 """The cloud path at scale, measured (issue 8): what one job costs in requests, capacity and dollars.
 
     .venv/bin/python bench/cloud_scale.py [--jobs 10000] [--batch-size N] [--trigger s3|schedule]
-        [--each-job-end]
+        [--each-job-end] [--per-call 500]
 
 Drives the real handlers the way AWS would, under moto (tests/cloud_harness.py's `cloud()`: the
 stack's table, stream and bucket from template.yaml, the functions' environment):
@@ -831,14 +831,15 @@ class CloudRun:
             self.timings[stage] += time.perf_counter() - start
 
     def submit(self, n: int) -> None:
-        """[1] submitJobs of 500, as AppSync invokes the resolver."""
+        """[1] submitJobs of 500 (--per-call), as AppSync invokes the resolver."""
         from tests.cloud_harness import appsync_event
 
+        per_call = self.facts["per_call"]
         with self.timed("submit"):
-            for start in range(0, n, SUBMIT_CHUNK):
+            for start in range(0, n, per_call):
                 inputs = [
                     {"payload": IRIS[i % len(IRIS)], "clientToken": None, "metadata": None}
-                    for i in range(start, min(n, start + SUBMIT_CHUNK))
+                    for i in range(start, min(n, start + per_call))
                 ]
                 event = appsync_event("submitJobs", "Mutation", {"inputs": inputs})
                 assert len(self.lam.invoke("resolver", event)) == len(inputs)
@@ -1032,7 +1033,7 @@ class Report:
     def print(self) -> None:
         f = self.facts
         self.p(
-            f"## cloud path at scale: {self.n:,} jobs via submitJobs of {SUBMIT_CHUNK}, BatchSize "
+            f"## cloud path at scale: {self.n:,} jobs via submitJobs of {self.facts['per_call']}, BatchSize "
             f"{self.batch_size} (window {f['batch_window']:g} s), trigger {f['trigger']}, Kinesis "
             f"{f['stream_mode']}, DynamoDB {f['billing']}, PITR {'on' if f['pitr'] else 'off'}, "
             f"ASYNCML_EACH_JOB_END={str(f['each_job_end']).lower()}"
@@ -1064,7 +1065,8 @@ class Report:
         self.row(
             "AppSync requests", self.appsync_requests, f"{self.r['submits']} submitJobs + publish mutations"
         )
-        self.row("  submitJobs", self.r["submits"], "client calls of 500 inputs: 1/500 per job")
+        per = self.facts["per_call"]
+        self.row("  submitJobs", self.r["submits"], f"client calls of {per} inputs: 1/{per} per job")
         for mutation in ("publishJobUpdate", "publishJobsMoved", "publishBatchUpdate"):
             moves = {st: c for (m, st), c in sorted(tally.items()) if m == mutation}
             self.row(f"  {mutation}", sum(moves.values()), ", ".join(f"{k} {v:,}" for k, v in moves.items()))
@@ -1328,9 +1330,11 @@ def main() -> None:
     parser.add_argument("--each-job-end", action=argparse.BooleanOptionalAction, default=False,
                         help="also publish onJobUpdated once per job end (ASYNCML_EACH_JOB_END); "
                         "default off: ends go only in groups on onJobsMoved")  # fmt: skip
+    parser.add_argument("--per-call", type=int, default=SUBMIT_CHUNK,
+                        help="inputs per submitJobs call, so per run (default 500, the limit)")  # fmt: skip
     args = parser.parse_args()
     out = sys.stdout
-    facts = {**template_facts(args.trigger), "each_job_end": args.each_job_end}
+    facts = {**template_facts(args.trigger), "each_job_end": args.each_job_end, "per_call": args.per_call}
     batch_size = args.batch_size or facts["batch_size"]
     start, cpu = time.perf_counter(), time.process_time()
     result = run(args.jobs, batch_size, facts)

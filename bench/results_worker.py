@@ -89,7 +89,7 @@ def services(root: Path, n: int, ports: Any, counters: Any) -> None:
             runs.suffix(j.job_id): runs.Entry("p0", "PROCESSING", 1, stamp, stamp, batch=BATCH,
                                               transform=f"asyncml-{BATCH}")
             for j in jobs
-        })  # fmt: skip
+        }, primary=BATCH)  # fmt: skip
         item = runs.state_item(state, None)
         held[item["pk"]["S"]] = item
         inputs = runs.input_item(run, "p0", jobs)

@@ -30,7 +30,7 @@ TRANSACT_BYTES = 3_000_000  # what a chunk may carry, with room for the request'
 MAX_ATTEMPTS = 8
 # Cancellation reasons worth a pause and another try; any other (ValidationError: an item too large)
 # is raised, as an UpdateItem's error would be.
-_RETRY = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
+RETRY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
                     "RequestLimitExceeded", "InternalServerError"})  # fmt: skip
 _FAILED = "ConditionalCheckFailed"
 
@@ -136,14 +136,14 @@ class Batched:
                 return pending
             except self.db.exceptions.TransactionCanceledException as exc:
                 codes = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
-                if len(codes) != len(pending) or set(codes) - _RETRY - {_FAILED, "None"}:
+                if len(codes) != len(pending) or set(codes) - RETRY_REASONS - {_FAILED, "None"}:
                     raise
                 failed = {i for i, code in zip(pending, codes, strict=True) if code == _FAILED}
                 pending = [i for i in pending if i not in failed]
-                if failed and not set(codes) & _RETRY:
+                if failed and not set(codes) & RETRY_REASONS:
                     continue  # the rest had no fault of their own: send them again now
                 if attempt == MAX_ATTEMPTS:
-                    why = ", ".join(sorted(set(codes) & _RETRY))
+                    why = ", ".join(sorted(set(codes) & RETRY_REASONS))
                     raise StoreUnavailable(
                         f"DynamoDB cancelled a write of {len(pending)} items {MAX_ATTEMPTS} times ({why})"
                     ) from exc

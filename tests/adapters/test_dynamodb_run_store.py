@@ -202,3 +202,38 @@ def test_a_run_larger_than_an_item_keeps_every_payload_and_result(stack: MotoSta
     assert [j.payload for j in done] == [j.payload for j in jobs]
     assert {j.result for j in store.get_jobs([j.job_id for j in jobs])} == {big}
     assert len(items_named(stack, "out#")) == 4
+
+
+def test_single_job_runs_move_together_in_transactions_and_a_lost_race_is_decided_again(
+    stack: MotoStack,
+) -> None:
+    # GIVEN 150 jobs submitted one a call: 150 runs of one job
+    store, other = store_of(stack, ttl_days=30), store_of(stack, ttl_days=30)
+    jobs = [store.create_jobs(jobs_of_one_call(1))[0] for _ in range(150)]
+    sent = writes(store)
+    raced: list[str] = []
+
+    def meanwhile(**_: Any) -> None:
+        if not raced:  # between the reads and the first transaction, another writer cancels job 7
+            raced.append("x")
+            assert other.move_job_ids([JobMove(jobs[7].job_id, JobStatus.CANCELLED)], T0) == [jobs[7].job_id]
+
+    store._db.meta.events.register("before-call.dynamodb.TransactWriteItems", meanwhile)
+    # WHEN a batch takes them all
+    moved = store.move_job_ids([JobMove(j.job_id, JobStatus.BATCHED, batch_id="b1") for j in jobs], T0)
+    # THEN each moved once, in order, but job 7, which the second read found cancelled
+    assert moved == [j.job_id for n, j in enumerate(jobs) if n != 7]
+    # in transactions of at most 100 actions (the first one sent again without job 7), not a
+    # write a job
+    assert sent["PutItem"] == 0 and 2 <= sent["TransactWriteItems"] <= 5
+    assert store.count_batch_jobs("b1") == {JobStatus.BATCHED: 149}
+    # AND their ends go the same way, each run expiring with its items
+    sent.clear()
+    ends = [JobMove(j.job_id, JobStatus.COMPLETED, result=f"r{n}", in_batch="b1") for n, j in enumerate(jobs)]
+    done = store.move_jobs(ends, T0)
+    assert [j.result for j in done[:2]] == ["r0", "r1"] and len(done) == 149
+    assert sent["PutItem"] == sent["UpdateItem"] == 0
+    assert {"expiresAt" in i for i in items_named(stack, "in#")} == {True}
+    # AND a replay writes nothing
+    sent.clear()
+    assert store.move_jobs(ends, T0) == [] and sum(sent.values()) == 0
