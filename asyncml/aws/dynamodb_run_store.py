@@ -178,12 +178,19 @@ class DynamoRunStore:
             found |= {j.job_id: j for j in self._v1.get_jobs(missing)}
         return [found[i] for i in job_ids if i in found]
 
-    def _jobs(self, states: dict[str, RunState], job_ids: Sequence[str]) -> list[Job]:
-        """The jobs among `job_ids` the states hold, each once, in that order (inputs and outputs read)."""
+    def _jobs(
+        self,
+        states: dict[str, RunState],
+        job_ids: Sequence[str],
+        known: dict[str, dict[str, Any]] | None = None,
+    ) -> list[Job]:
+        """The jobs among `job_ids` the states hold, each once, in that order: their inputs and
+        outputs read, but for the items in `known` (by pk: the outputs a move just wrote)."""
         wanted = [(states[run_of(i)], runs.suffix(i)) for i in dict.fromkeys(job_ids) if _held(states, i)]
         keys = {runs.input_key(st.run, st.jobs[sfx].part)["pk"]["S"] for st, sfx in wanted}
         keys |= {runs.output_key(st.run, out)["pk"]["S"] for st, sfx in wanted if (out := st.jobs[sfx].out)}
-        got = {i["pk"]["S"]: i for i in self._get([{"pk": {"S": k}} for k in sorted(keys)])}
+        got = dict(known or {})
+        got |= {i["pk"]["S"]: i for i in self._get([{"pk": {"S": k}} for k in sorted(keys - set(got))])}
         jobs = []
         for state, sfx in wanted:
             e = state.jobs[sfx]
@@ -207,8 +214,9 @@ class DynamoRunStore:
 
     # --- jobs: moves --------------------------------------------------------------------------
     def move_jobs(self, moves: Sequence[JobMove], now: datetime) -> list[Job]:
-        moved, states, v1 = self._move(moves, now)
-        jobs = {j.job_id: j for j in self._jobs(states, moved)}
+        moved, writes, v1 = self._move(moves, now)
+        written = {i["pk"]["S"]: i for w in writes.values() for i in w.puts}
+        jobs = {j.job_id: j for j in self._jobs({r: w.state for r, w in writes.items()}, moved, written)}
         if v1:
             jobs |= {j.job_id: j for j in self._v1.move_jobs(v1, now)}
         return self._in_order(moves, jobs)
@@ -226,8 +234,8 @@ class DynamoRunStore:
 
     def _move(
         self, moves: Sequence[JobMove], now: datetime
-    ) -> tuple[list[str], dict[str, RunState], list[JobMove]]:
-        """Apply the moves run by run: the ids that moved, the states after, and the moves of jobs
+    ) -> tuple[list[str], dict[str, _Write], list[JobMove]]:
+        """Apply the moves run by run: the ids that moved, the runs' writes, and the moves of jobs
         no run holds (for the store of one item a job)."""
         by_run: dict[str, list[JobMove]] = {}
         for m in moves:
@@ -238,11 +246,7 @@ class DynamoRunStore:
         tags = {run: os.urandom(3).hex() for run in states}
         writes = self._each_run(states, by_run, lambda s, ms: self._apply(s, ms, stamp, tags[s.run]))
         moved = [run + sfx for run, w in writes.items() for sfx in w.moved]
-        return (
-            moved,
-            {run: w.state for run, w in writes.items()},
-            [m for m in moves if not _held(states, m.job_id)],
-        )
+        return moved, writes, [m for m in moves if not _held(states, m.job_id)]
 
     def _each_run(
         self,
