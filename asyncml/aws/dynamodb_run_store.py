@@ -4,7 +4,8 @@ Every change to a run is a read of its state item and a write conditioned on the
 (optimistic concurrency): which moves apply is decided by `model`'s rules on the state as read, so
 a replayed or late event changes nothing, and of two writers of one run the second reads again and
 decides again; neither loses the other's moves. The moves of one call are one read and one write a
-run, concurrently across runs.
+run: a PutItem each for runs of more than SMALL_RUN jobs, concurrently; runs of a few jobs (single
+submits) written together, 100 actions a transaction, so the calls do not grow with their number.
 
 Batches, and jobs stored one item each before runs (`DynamoJobStore`), are read and written as
 before: a job id with no run found is asked of that store, so such jobs stay readable and finish.
@@ -12,11 +13,8 @@ before: a job id with no run found is asked of that store, so such jobs stay rea
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import functools
-import heapq
 import json
 import os
 import time
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncml import model
 from asyncml.aws import dynamodb_items as items
+from asyncml.aws import dynamodb_run_listing as listing
 from asyncml.aws import dynamodb_runs as runs
 from asyncml.aws.dynamodb_runs import Entry, RunState
 from asyncml.aws.dynamodb_store import DynamoJobStore
@@ -40,7 +39,6 @@ from asyncml.aws.dynamodb_writes import (
     Batched,
     StoreUnavailable,
 )
-from asyncml.errors import ValidationError
 from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus, Page, run_of
 
 if TYPE_CHECKING:
@@ -57,7 +55,7 @@ class _Write:
     """What one run's write changes: its state after, which jobs moved, what goes with it."""
 
     state: RunState
-    moved: dict[str, int] = field(default_factory=dict)  # suffix -> position of its first move
+    moved: dict[str, None] = field(default_factory=dict)  # suffixes that moved, in order of first move
     tokens: dict[str, str] = field(default_factory=dict)  # client token -> job id, claimed with it
     puts: list[dict[str, Any]] = field(default_factory=list)  # output items, put before the state
 
@@ -155,7 +153,7 @@ class DynamoRunStore:
 
     def _add(self, state: RunState, jobs: list[Job], part_of: dict[str, str]) -> _Write | None:
         write = _Write(state)
-        for n, job in enumerate(jobs):
+        for job in jobs:
             sfx = runs.suffix(job.job_id)
             if sfx in state.jobs:
                 continue  # stored by an earlier attempt of this call: as it was
@@ -164,7 +162,7 @@ class DynamoRunStore:
                 items.ts(job.updated_at), items.ts(job.completed_at) if job.completed_at else None,
                 job.batch_id, job.transform_job_name,
             )  # fmt: skip
-            write.moved[sfx] = n
+            write.moved[sfx] = None
             if job.client_token is not None:
                 write.tokens[job.client_token] = job.job_id
         return write if write.moved else None
@@ -271,7 +269,7 @@ class DynamoRunStore:
     def _apply(self, state: RunState, moves: list[JobMove], stamp: str, tag: str) -> _Write | None:
         write = _Write(state)
         ends: dict[str, tuple[str | None, str | None]] = {}
-        for n, move in enumerate(moves):
+        for move in moves:
             sfx = runs.suffix(move.job_id)
             e = state.jobs.get(sfx)
             if e is None or not _applies(e, move):
@@ -285,7 +283,7 @@ class DynamoRunStore:
                 e.completed = stamp
             if move.result is not None or move.error is not None:
                 ends[sfx] = (move.result, move.error)
-            write.moved.setdefault(sfx, n)
+            write.moved.setdefault(sfx, None)
         if not write.moved:
             return None
         for part, item, sfxs in runs.output_items(state.run, tag, ends):
@@ -304,13 +302,13 @@ class DynamoRunStore:
 
         def requeue(state: RunState, ids: list[str]) -> _Write | None:
             write = _Write(state)
-            for n, i in enumerate(ids):
+            for i in ids:
                 e = state.jobs.get(runs.suffix(i))
                 if e is None or not model.can_retry_job(JobStatus(e.status)):
                     continue
                 e.status, e.attempt, e.updated = JobStatus.QUEUED.value, e.attempt + 1, stamp
                 e.completed = e.batch = e.transform = e.out = None
-                write.moved[runs.suffix(i)] = n
+                write.moved[runs.suffix(i)] = None
             return write if write.moved else None
 
         writes = self._each_run(states, by_run, requeue)
@@ -543,7 +541,7 @@ class DynamoRunStore:
         else:
             index, attr, values = items.BY_KIND, "kind", runs.kind_values()
         tag = f"{index}:{values[0]}:{status.value if status else ''}"
-        start, skip = _decode(tag, next_token)
+        start, skip = listing.decode(tag, next_token)
 
         def keep(e: Entry) -> bool:
             return (status is None or e.status == status.value) and (batch_id is None or e.batch == batch_id)
@@ -551,10 +549,10 @@ class DynamoRunStore:
         picked: list[str] = []
         held: dict[str, RunState] = {}
         token: str | None = None
-        entries = self._entries(index, attr, values, start)
+        entries = self._entries((index, attr, values), start)
         # Runs in chunks of what the page still needs (+1, to know whether there is more), their
         # states read together; then the jobs picked, inputs and outputs read together.
-        while token is None and (chunk := _take_runs(entries, limit + 1 - len(picked))):
+        while token is None and (chunk := listing.take(entries, limit + 1 - len(picked))):
             states = self._states([r for _, r in chunk])
             for sort_key, run in chunk:
                 state = states.get(run)
@@ -564,44 +562,20 @@ class DynamoRunStore:
                     continue
                 room = limit - len(picked)
                 if room == 0:
-                    token = _encode(tag, sort_key, offset)
+                    token = listing.encode(tag, sort_key, offset)
                     break
                 picked.extend(run + s for s in sfxs[:room])
                 held[run] = states[run]
                 if len(sfxs) > room:
-                    token = _encode(tag, sort_key, offset + room)
+                    token = listing.encode(tag, sort_key, offset + room)
                     break
         return Page(self._jobs(held, picked), token)
 
-    def _entries(
-        self, index: str, attr: str, values: list[str], start: str | None
-    ) -> Iterator[tuple[str, str]]:
-        """(sort key, run) of every entry under `values`, newest first, from `start` on (included)."""
-
-        def shard(value: str) -> Iterator[tuple[str, str]]:
-            args: dict[str, Any] = {
-                "TableName": self._table, "IndexName": index, "ScanIndexForward": False,
-                "KeyConditionExpression": "#k = :k", "ExpressionAttributeNames": {"#k": attr},
-                "ExpressionAttributeValues": {":k": {"S": value}},
-            }  # fmt: skip
-            if start is not None:
-                args["KeyConditionExpression"] += " AND sortKey <= :s"
-                args["ExpressionAttributeValues"][":s"] = {"S": start}
-            for got in self._db.get_paginator("query").paginate(**args):
-                for e in got.get("Items", []):
-                    run = runs.run_of_key(e["pk"]["S"])
-                    if run is not None:
-                        yield e["sortKey"]["S"], run
-
-        merged = heapq.merge(*(shard(v) for v in values), reverse=True)
-        seen: set[str] = set()
-        for sort_key, run in merged:
-            if run not in seen:  # a run moving between keys may show under both for a moment
-                seen.add(run)
-                yield sort_key, run
+    def _entries(self, where: tuple[str, str, list[str]], start: str | None) -> Iterator[tuple[str, str]]:
+        return listing.entries(self._db, self._table, self._fan, where, start)
 
     def _all_runs(self, index: str, attr: str, values: list[str]) -> dict[str, RunState]:
-        found = [r for _, r in self._entries(index, attr, values, None)]
+        found = [r for _, r in self._entries((index, attr, values), None)]
         return self._states(found)
 
     def batch_job_ids(self, batch_id: str) -> list[str]:
@@ -630,7 +604,7 @@ class DynamoRunStore:
         found: set[str] = set()
         for s in JobStatus:
             found |= {
-                r for _, r in self._entries(items.BY_STATUS, "statusKey", runs.status_values(s.value), None)
+                r for _, r in self._entries((items.BY_STATUS, "statusKey", runs.status_values(s.value)), None)
             }
         states = self._states(list(found))
         counts = Counter(JobStatus(e.status) for st in states.values() for e in st.jobs.values())
@@ -686,36 +660,3 @@ def _applies(e: Entry, move: JobMove) -> bool:
     if move.in_batch is None:
         return True
     return e.batch == move.in_batch or (e.batch is None and e.attempt == 1)
-
-
-def _take_runs(entries: Iterator[tuple[str, str]], n: int) -> list[tuple[str, str]]:
-    out = []
-    for entry in entries:
-        out.append(entry)
-        if len(out) >= n:
-            break
-    return out
-
-
-def _encode(tag: str, sort_key: str, skip: int) -> str:
-    raw = json.dumps({"i": tag, "k": sort_key, "n": skip}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode(tag: str, token: str | None) -> tuple[str | None, int]:
-    if token is None:
-        return None, 0
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if (
-            isinstance(doc, dict) and doc.get("i") == tag and isinstance(doc.get("k"), str)
-            and "#" in doc["k"] and isinstance(doc.get("n"), int) and doc["n"] >= 0
-        ):  # fmt: skip
-            return doc["k"], doc["n"]
-    except (ValueError, binascii.Error):
-        pass
-    raise ValidationError(
-        "nextToken is not one this listing returned; pass the nextToken of the previous page "
-        "with the same filters, or leave it out to start again",
-        field="nextToken",
-    )
