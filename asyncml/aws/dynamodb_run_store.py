@@ -231,15 +231,17 @@ class DynamoRunStore:
         return [jobs[i] for i in dict.fromkeys(m.job_id for m in moves) if i in jobs]
 
     def _move(
-        self, moves: Sequence[JobMove], now: datetime
+        self, moves: Sequence[JobMove], now: datetime, states: dict[str, RunState] | None = None
     ) -> tuple[list[str], dict[str, _Write], list[JobMove]]:
-        """Apply the moves run by run: the ids that moved, the runs' writes, and the moves of jobs
-        no run holds (for the store of one item a job)."""
+        """Apply the moves run by run (on `states` when the caller read them just now): the ids
+        that moved, the runs' writes, and the moves of jobs no run holds (for the store of one
+        item a job)."""
         by_run: dict[str, list[JobMove]] = {}
         for m in moves:
             by_run.setdefault(run_of(m.job_id), []).append(m)
         stamp = items.ts(now)
-        states = self._states(list(by_run))
+        if states is None:
+            states = self._states(list(by_run))
         # One tag a run: a write that lost a race puts the same output items again, not new ones.
         tags = {run: os.urandom(3).hex() for run in states}
         writes = self._each_run(states, by_run, lambda s, ms: self._apply(s, ms, stamp, tags[s.run]))
@@ -286,7 +288,8 @@ class DynamoRunStore:
             write.moved.setdefault(sfx, None)
         if not write.moved:
             return None
-        for part, item, sfxs in runs.output_items(state.run, tag, ends):
+        # Written with the run's TTL when this write ends the run: no second write to set it.
+        for part, item, sfxs in runs.output_items(state.run, tag, ends, self._expiry(state)):
             write.puts.append(item)  # put before the state that names them
             for sfx in sfxs:
                 state.jobs[sfx].out = part
@@ -400,7 +403,9 @@ class DynamoRunStore:
                                     "ConditionExpression": "attribute_not_exists(pk)"}})  # fmt: skip
         keys: list[str] = []
         if (expires is None) != (before.expiry is None):
-            written = {runs.mark_key(state.run, w, v) for w, v in put_marks}  # put with it already
+            # Markers put now and outputs put with this write carry it already.
+            written = {runs.mark_key(state.run, w, v) for w, v in put_marks}
+            written |= {i["pk"]["S"] for i in write.puts}
             keys = [k for k in self._items_of(state) if k not in written]
             if expiry_inline:
                 actions += [{"Update": {"TableName": self._table, "Key": {"pk": {"S": k}},
@@ -593,11 +598,15 @@ class DynamoRunStore:
     def move_batch_jobs(
         self, batch_id: str, status: JobStatus, now: datetime, *, transform_job_name: str | None = None
     ) -> list[str]:
+        # The batch's runs are read once: their states name its jobs and are the states moved.
+        states = self._all_runs(items.BY_BATCH, "batchKey", runs.batch_values(batch_id))
         moves = [
-            JobMove(i, status, transform_job_name=transform_job_name, in_batch=batch_id)
-            for i in self.batch_job_ids(batch_id)
+            JobMove(s.run + sfx, status, transform_job_name=transform_job_name, in_batch=batch_id)
+            for s in states.values()
+            for sfx, e in s.jobs.items()
+            if e.batch == batch_id
         ]
-        return self.move_job_ids(moves, now)
+        return self._move(moves, now, states)[0]
 
     def count_jobs_by_status(self) -> dict[JobStatus, int]:
         # DynamoDB keeps no counts: every run listed under a status is read (call it now and then).

@@ -223,24 +223,27 @@ def input_key(run: str, part: str) -> dict[str, Any]:
 
 
 def output_items(
-    run: str, tag: str, ends: dict[str, tuple[str | None, str | None]]
+    run: str, tag: str, ends: dict[str, tuple[str | None, str | None]], expires: int | None = None
 ) -> Iterator[tuple[str, dict[str, Any], list[str]]]:
-    """Results and errors (by suffix) in output items of at most PART_BYTES each: (part, item, suffixes)."""
+    """Results and errors (by suffix) in output items of at most PART_BYTES each, with the TTL
+    `expires`: (part, item, suffixes)."""
     chunk: dict[str, Any] = {}
     size, n = 0, 0
     for sfx, (result, error) in ends.items():
         grown = 20 + len((result or "").encode()) + len((error or "").encode())
         if chunk and size + grown > PART_BYTES:
-            yield _output(run, f"{tag}{n}", chunk)
+            yield _output(run, f"{tag}{n}", chunk, expires)
             chunk, size, n = {}, 0, n + 1
         chunk[sfx] = (result, error)
         size += grown
     if chunk:
-        yield _output(run, f"{tag}{n}", chunk)
+        yield _output(run, f"{tag}{n}", chunk, expires)
 
 
-def _output(run: str, part: str, ends: dict[str, Any]) -> tuple[str, dict[str, Any], list[str]]:
-    values: dict[str, Any] = {"pk": f"{OUTPUT}#{run}#{part}"}
+def _output(
+    run: str, part: str, ends: dict[str, Any], expires: int | None
+) -> tuple[str, dict[str, Any], list[str]]:
+    values: dict[str, Any] = {"pk": f"{OUTPUT}#{run}#{part}", "expiresAt": expires}
     for sfx, (result, error) in ends.items():
         values |= {f"r:{sfx}": result, f"e:{sfx}": error}
     return part, to_item(values), list(ends)
