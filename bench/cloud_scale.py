@@ -5,7 +5,7 @@
 
 Drives the real handlers the way AWS would, under moto (tests/cloud_harness.py's `cloud()`: the
 stack's table, stream and bucket from template.yaml, the functions' environment):
-- N jobs go in through the resolver (`resolvers/api.py`) as `submitJobs` calls of 500, in the
+- N jobs go in through the resolver (`resolvers/api.py`) as `submitJobs` calls of 500 (`--per-call`), in the
   direct-resolver event shape of tests/events;
 - the Kinesis event source mapping is played by reading the shard BatchSize records at a time
   (template.yaml's BatchSize) and invoking `workers/batcher.py` once per read: at 1,000 submits/s

@@ -10,7 +10,7 @@ cannot serve here: at ~4.5 ms per UpdateItem it would measure moto (1M records ~
 copies a whole S3 object into memory on each GET. Peak RSS is this process's VmHWM, reset before
 the worker starts.
 
-    .venv/bin/python bench/results_worker.py [--each-job-end] 10000 100000 1000000
+    .venv/bin/python bench/results_worker.py [--each-job-end] [--run-size=500] 10000 100000 1000000
 
 Ends are published in groups on onJobsMoved (ASYNCML_EACH_JOB_END=false, set here whatever the
 environment or the template's default says); --each-job-end adds one publishJobUpdate per record.
@@ -249,7 +249,10 @@ if __name__ == "__main__":
     warnings.simplefilter("ignore")
     if "--each-job-end" in sys.argv[1:]:
         EACH_JOB_END = "true"
-    sizes = [int(a) for a in sys.argv[1:] if a != "--each-job-end"] or [10_000, 100_000, 1_000_000]
+    for arg in sys.argv[1:]:
+        if arg.startswith("--run-size="):  # jobs per run: 1 for jobs submitted one a call
+            RUN = int(arg.split("=", 1)[1])
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10_000, 100_000, 1_000_000]
     columns = ("records, wall s, records/s, DynamoDB calls/record, publishes/record, "
                "RSS before MB, peak RSS MB")  # fmt: skip
     print("| " + " | ".join(columns.split(", ")) + " |")
