@@ -351,13 +351,14 @@ class DynamoRunStore:
     def _write(self, before: RunState, write: _Write) -> bool:
         """The state, conditioned on `before`'s version; False when another writer came first."""
         plan = self._plan(before, write, expiry_inline=False)
-        try:
-            if len(plan.actions) == 1:
+        if len(plan.actions) > 1:  # markers or tokens with it: one transaction
+            if self._send_plans([plan]):
+                return False
+        else:
+            try:
                 self._db.put_item(**plan.actions[0]["Put"])
-            else:
-                self._transact(plan.actions, write)
-        except (self._db.exceptions.ConditionalCheckFailedException, _Lost):
-            return False
+            except self._db.exceptions.ConditionalCheckFailedException:
+                return False
         if plan.expiry_keys:
             self._set_expiry(plan.expiry_keys, plan.expires)
         write.state.expiry = plan.expires
@@ -458,24 +459,6 @@ class DynamoRunStore:
             lost |= lost_in
         return lost
 
-    def _transact(self, actions: list[dict[str, Any]], write: _Write) -> None:
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                self._db.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-                return
-            except self._db.exceptions.TransactionCanceledException as exc:
-                codes = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    raise _Lost from exc
-                tokens = list(write.tokens)
-                for n, code in enumerate(codes[len(actions) - len(tokens) :]):
-                    if code == "ConditionalCheckFailed":
-                        raise _TokenTaken(tokens[n]) from exc
-                if "TransactionConflict" not in codes and "ThrottlingError" not in codes:
-                    raise
-                self._io.backoff(attempt)
-        raise StoreUnavailable(f"run {write.state.run} stayed in conflicting transactions; try again")
-
     def _expiry(self, state: RunState) -> int | None:
         """TTL for a run whose every job is at an end, from its latest end; none while one runs."""
         ends = [e.completed for e in state.jobs.values()]
@@ -484,7 +467,8 @@ class DynamoRunStore:
         return items.expires_at(items.parse_ts(max(e for e in ends if e)), self._ttl_days)
 
     def _send_plans(self, chunk: list[_Plan]) -> set[str]:
-        """One transaction of whole plans, sent until it holds; the runs that lost their race."""
+        """One transaction of whole plans, sent until it holds; the runs that lost their race.
+        Raises _TokenTaken when a client token a plan claims is stored already."""
         lost: set[str] = set()
         attempt = 0
         while chunk:
@@ -501,16 +485,24 @@ class DynamoRunStore:
                 }:
                     raise
                 at, failed = 0, set()
-                for p in chunk:  # a run's state Put is its first action
-                    if codes[at] == "ConditionalCheckFailed":
+                for p in chunk:  # a run's state Put is its first action, its token claims its last
+                    mine = codes[at : at + len(p.actions)]
+                    if mine[0] == "ConditionalCheckFailed":
                         failed.add(p.write.state.run)
+                    claims = mine[len(mine) - len(p.write.tokens) :] if p.write.tokens else []
+                    for token, code in zip(p.write.tokens, claims, strict=True):
+                        if code == "ConditionalCheckFailed":
+                            raise _TokenTaken(token) from exc
                     at += len(p.actions)
                 lost |= failed
                 chunk = [p for p in chunk if p.write.state.run not in failed]
                 if failed and not set(codes) & RETRY_REASONS:
                     continue  # the rest had no fault of their own: send them again now
                 if attempt == MAX_ATTEMPTS:
-                    raise StoreUnavailable("DynamoDB kept cancelling a write of many runs") from exc
+                    why = ", ".join(sorted(set(codes) & RETRY_REASONS))
+                    raise StoreUnavailable(
+                        f"DynamoDB kept cancelling a write of {len(chunk)} runs ({why})"
+                    ) from exc
                 self._io.backoff(attempt)
                 attempt += 1
         return lost
@@ -644,10 +636,6 @@ class DynamoRunStore:
 def _held(states: dict[str, RunState], job_id: str) -> bool:
     state = states.get(run_of(job_id))
     return state is not None and runs.suffix(job_id) in state.jobs
-
-
-class _Lost(Exception):
-    """Another writer changed the run since it was read."""
 
 
 def _expiry_update(expires: int | None) -> dict[str, Any]:
