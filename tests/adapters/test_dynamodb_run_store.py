@@ -15,6 +15,7 @@ from asyncml.aws.dynamodb_store import DynamoJobStore
 from asyncml.aws.dynamodb_wire import plain_results_path
 from asyncml.model import Job, JobMove, JobStatus, run_of
 from asyncml.submit import new_job_ids
+from tests.adapters.pages import every_page
 from tests.moto_stack import MotoStack, moto_stack
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -104,23 +105,13 @@ def test_a_run_spread_over_statuses_and_batches_is_listed_under_each_then_marker
     store.move_jobs([JobMove(j.job_id, JobStatus.BATCHED, batch_id="b1") for j in older[:2]], T0)
     store.move_jobs([JobMove(j.job_id, JobStatus.BATCHED, batch_id="b2") for j in older[2:3]], T0)
 
-    def every_page(limit: int, **filters: Any) -> list[str]:
-        seen: list[str] = []
-        token = None
-        while True:
-            page = store.list_jobs(limit=limit, next_token=token, **filters)
-            assert len(page.items) <= limit
-            seen.extend(j.job_id for j in page.items)
-            if (token := page.next_token) is None:
-                return seen
-
     newest_first = [j.job_id for j in reversed(older + newer)]
     for limit in (1, 2, 3, 8, 20):
-        assert every_page(limit, status=None, batch_id=None) == newest_first
+        assert every_page(store, limit, status=None, batch_id=None) == newest_first
         queued = [j.job_id for j in reversed([*older[3:], *newer])]
-        assert every_page(limit, status=JobStatus.QUEUED, batch_id=None) == queued
-        assert every_page(limit, status=None, batch_id="b1") == [older[1].job_id, older[0].job_id]
-        assert every_page(limit, status=JobStatus.BATCHED, batch_id=None) == [
+        assert every_page(store, limit, status=JobStatus.QUEUED, batch_id=None) == queued
+        assert every_page(store, limit, status=None, batch_id="b1") == [older[1].job_id, older[0].job_id]
+        assert every_page(store, limit, status=JobStatus.BATCHED, batch_id=None) == [
             older[2].job_id, older[1].job_id, older[0].job_id
         ]  # fmt: skip
     # The older run: a marker for each of its 2 statuses, and one for b2; the state item itself
@@ -134,8 +125,9 @@ def test_a_run_spread_over_statuses_and_batches_is_listed_under_each_then_marker
     store.move_jobs([JobMove(j.job_id, JobStatus.CANCELLED) for j in older[3:]], T0)
     store.move_jobs([JobMove(j.job_id, JobStatus.COMPLETED, result="r") for j in older[:3]], T0)
     assert {m["pk"]["S"].rsplit("#", 2)[1] for m in items_named(stack, "runm#")} == {"s", "b"}
-    assert every_page(2, status=JobStatus.COMPLETED, batch_id=None) == [j.job_id for j in reversed(older[:3])]
-    store.retry_jobs([], T0)
+    assert every_page(store, 2, status=JobStatus.COMPLETED, batch_id=None) == [
+        j.job_id for j in reversed(older[:3])
+    ]
     assert store.count_jobs_by_status() == {
         **dict.fromkeys(JobStatus, 0), JobStatus.QUEUED: 4, JobStatus.COMPLETED: 3, JobStatus.CANCELLED: 1
     }  # fmt: skip
@@ -237,3 +229,20 @@ def test_single_job_runs_move_together_in_transactions_and_a_lost_race_is_decide
     # AND a replay writes nothing
     sent.clear()
     assert store.move_jobs(ends, T0) == [] and sum(sent.values()) == 0
+
+
+def test_a_token_claimed_by_another_call_meanwhile_returns_that_calls_job(stack: MotoStack) -> None:
+    store, other = store_of(stack), store_of(stack)
+    mine, theirs = jobs_of_one_call(2, token="t"), jobs_of_one_call(1, token="t")
+    raced: list[Job] = []
+
+    def meanwhile(**_: Any) -> None:
+        if not raced:  # between this call's token read and its claim, another call stores "t-0"
+            raced.extend(other.create_jobs(theirs))
+
+    store._db.meta.events.register("before-call.dynamodb.TransactWriteItems", meanwhile)
+    got = store.create_jobs(mine)
+    # the first input is the other call's job; the second is stored as sent
+    assert got == [theirs[0], mine[1]] and raced == theirs
+    assert store.get_jobs([mine[0].job_id, mine[1].job_id]) == [mine[1]]
+    assert len(items_named(stack, "token#")) == 2

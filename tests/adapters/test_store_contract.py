@@ -9,6 +9,7 @@ import pytest
 
 from asyncml.errors import ValidationError
 from asyncml.model import Batch, BatchStatus, Job, JobMove, JobStatus
+from tests.adapters.pages import every_page
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -299,27 +300,16 @@ def test_listings_page_newest_first_through_every_filter(store: Any) -> None:
     store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.BATCHED, batch_id="b1") for i in range(0, 60, 2)], T0)
     store.move_jobs([JobMove(f"job-{i:04d}", JobStatus.COMPLETED) for i in range(0, 60, 4)], T0)
 
-    def every_page(limit: int, **filters: Any) -> list[str]:
-        seen: list[str] = []
-        token = None
-        while True:
-            page = store.list_jobs(limit=limit, next_token=token, **filters)
-            assert len(page.items) <= limit
-            seen.extend(j.job_id for j in page.items)
-            token = page.next_token
-            if token is None:
-                return seen
-
     newest_first = [f"job-{i:04d}" for i in range(59, -1, -1)]
     # THEN every page size walks the same jobs in the same order, each once
     for limit in (1, 7, 60, 100):
-        assert every_page(limit, status=None, batch_id=None) == newest_first
+        assert every_page(store, limit, status=None, batch_id=None) == newest_first
     queued = [j for n, j in enumerate(newest_first) if (59 - n) % 2]
-    assert every_page(4, status=JobStatus.QUEUED, batch_id=None) == queued
+    assert every_page(store, 4, status=JobStatus.QUEUED, batch_id=None) == queued
     in_b1 = [j for n, j in enumerate(newest_first) if (59 - n) % 2 == 0]
-    assert every_page(5, status=None, batch_id="b1") == in_b1
+    assert every_page(store, 5, status=None, batch_id="b1") == in_b1
     done_in_b1 = [j for n, j in enumerate(newest_first) if (59 - n) % 4 == 0]
-    assert [j for j in every_page(3, status=JobStatus.COMPLETED, batch_id="b1")] == done_in_b1
+    assert [j for j in every_page(store, 3, status=JobStatus.COMPLETED, batch_id="b1")] == done_in_b1
     counts = {s: n for s, n in store.count_jobs_by_status().items() if n}
     assert counts == {JobStatus.QUEUED: 30, JobStatus.BATCHED: 15, JobStatus.COMPLETED: 15}
     assert store.count_batch_jobs("b1") == {JobStatus.BATCHED: 15, JobStatus.COMPLETED: 15}
